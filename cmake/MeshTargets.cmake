@@ -41,8 +41,9 @@ function(mesh_unit_test name)
 endfunction()
 
 # mesh_script_test(NAME LABEL SCRIPT [TIMEOUT s]): a shell test run as root
-# in namespaces. Exit 77 = skipped (not root, no netns). All such tests share
-# the "netns" lock only when they must; names are per-run unique anyway.
+# in namespaces. Exit 77 = skipped (not root, no netns). Names are unique per
+# run, but these tests share one lock so that timing-sensitive scenarios do not
+# compete for the two cores while unit tests run in parallel beside them.
 function(mesh_script_test name label script)
   cmake_parse_arguments(MS "" "TIMEOUT" "" ${ARGN})
   if(NOT MS_TIMEOUT)
@@ -50,7 +51,7 @@ function(mesh_script_test name label script)
   endif()
   add_test(NAME ${label}.${name} COMMAND bash ${script})
   set_tests_properties(${label}.${name} PROPERTIES LABELS ${label} TIMEOUT ${MS_TIMEOUT}
-    SKIP_RETURN_CODE 77
+    SKIP_RETURN_CODE 77 RESOURCE_LOCK netns
     ENVIRONMENT "MESH_BUILD_DIR=${CMAKE_BINARY_DIR};MESH_SOURCE_DIR=${CMAKE_SOURCE_DIR}")
 endfunction()
 
