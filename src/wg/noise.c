@@ -263,6 +263,7 @@ out:
 	sodium_memzero(hash, sizeof(hash));
 	sodium_memzero(ephemeral_private, sizeof(ephemeral_private));
 	sodium_memzero(key, sizeof(key));
+	sodium_memzero(timestamp, sizeof(timestamp));
 	return ret;
 }
 
@@ -271,6 +272,7 @@ int noise_handshake_consume_initiation(const struct noise_static_identity *ident
 				       const struct noise_ops *ops, struct noise_handshake **out)
 {
 	uint8_t chaining_key[NOISE_HASH_LEN], hash[NOISE_HASH_LEN], key[NOISE_SYMMETRIC_KEY_LEN];
+	const uint64_t flood_interval = WG_NSEC_PER_SEC / WG_INITIATIONS_PER_SECOND;
 	uint8_t s[NOISE_PUBLIC_KEY_LEN], t[NOISE_TIMESTAMP_LEN];
 	struct noise_handshake *handshake;
 	bool replay, flood;
@@ -307,10 +309,9 @@ int noise_handshake_consume_initiation(const struct noise_static_identity *ident
 	if (!message_decrypt(t, msg + INITIATION_OFF_TIMESTAMP, NOISE_TIMESTAMP_LEN, key, hash))
 		goto out;
 
+	/* Strictly newer than any earlier one, and not within 1/50 s of the last one consumed. */
 	replay = tai64n_compare(t, handshake->latest_timestamp) <= 0;
-	flood = handshake->last_initiation_consumption +
-			WG_NSEC_PER_SEC / WG_INITIATIONS_PER_SECOND >
-		now_ns;
+	flood = handshake->last_initiation_consumption + flood_interval > now_ns;
 	if (replay) {
 		ret = -EALREADY;
 		goto out;

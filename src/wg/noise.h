@@ -159,7 +159,8 @@ void noise_handshake_clear(struct noise_handshake *handshake);
 /**
  * Build a handshake initiation into @msg (MESSAGE_INITIATION_LEN bytes; mac1
  * and mac2 left zero for cookie_add_mac_to_packet()) with a fresh ephemeral
- * from ops->random, the TAI64N of @wall_ns and sender index @local_index.
+ * from ops->random (@ops may be NULL: libsodium's randomness), the TAI64N of
+ * @wall_ns and sender index @local_index.
  * Any earlier handshake state is replaced; the caller unregisters the old
  * local index and registers the new one. Returns 0, -ENOKEY without an
  * identity, or -EINVAL when a DH result is zero (e.g. low-order peer key).
@@ -184,7 +185,8 @@ int noise_handshake_consume_initiation(const struct noise_static_identity *ident
 
 /**
  * Build the response to a consumed initiation into @msg (MESSAGE_RESPONSE_LEN
- * bytes, MACs zero) with a fresh ephemeral and sender index @local_index.
+ * bytes, MACs zero) with a fresh ephemeral (from ops->random, or libsodium when
+ * @ops is NULL) and sender index @local_index.
  * Afterwards the handshake is HANDSHAKE_CREATED_RESPONSE, ready for
  * noise_handshake_begin_session(). Returns 0, -EINVAL in the wrong state or
  * when a DH result is zero.
