@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "daemon/wireguard.h"
 #include "mesh/version.h"
 
 static void usage(FILE *f)
@@ -13,7 +14,8 @@ static void usage(FILE *f)
 	fprintf(f,
 		"usage: meshd [--state-dir DIR] [--socket PATH] [--tun NAME] [--port N]\n"
 		"             [--tls-ca FILE] [--verbose]\n"
-		"       meshd wireguard IFACE   run the bare WireGuard engine (configure with wg)\n"
+		"       meshd wireguard [-f] [--verbose] IFACE\n"
+		"                               run the bare WireGuard engine (configure with wg)\n"
 		"       meshd --version\n");
 }
 
@@ -27,6 +29,8 @@ int main(int argc, char **argv)
 		printf("meshd %s\n", MESH_VERSION);
 		return 0;
 	}
+	if (argc > 1 && !strcmp(argv[1], "wireguard"))
+		return wireguard_main(argc - 1, argv + 1);
 	if (argc > 1 && argv[1][0] != '-') {
 		fprintf(stderr, "meshd: unknown command '%s'\n", argv[1]);
 		usage(stderr);

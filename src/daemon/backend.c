@@ -1,0 +1,1000 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The backend state machine and the glue between control, engine and OS.
+ *
+ * Invariants:
+ * - b->engine exists exactly in Starting and Running;
+ * - the map stream runs exactly while the engine exists;
+ * - the state file is saved before a change is reported to watchers, so
+ *   what a client saw survives a crash;
+ * - the netmap is applied to the engine peer by peer (netmap_ops), never by
+ *   rebuilding: unchanged peers keep their sessions.
+ */
+#include "daemon/backend.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <ifaddrs.h>
+#include <net/if.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <sodium.h>
+
+#include "control/client.h"
+#include "crypto/keys.h"
+#include "daemon/engine.h"
+#include "daemon/netmap.h"
+#include "daemon/state.h"
+#include "router/router.h"
+#include "util/log.h"
+#include "wg/device.h"
+
+enum {
+	MAX_WATCHERS = 64,
+	MAX_LOCAL_ENDPOINTS = 16,
+};
+
+struct watcher {
+	backend_event_cb *cb;
+	void *ctx;
+};
+
+struct backend {
+	uv_loop_t *loop;
+	struct backend_config cfg;
+	char state_dir[512], tun_name[IFNAMSIZ], tls_ca[512];
+	struct state *st;
+	enum backend_state state;
+	char auth_url[CTL_URL_MAX + 1];
+	char pending_id[CTL_TOKEN_MAX + 1];
+	char last_error[512];
+
+	struct ctl_client *ctl;
+	char ctl_url[PREFS_URL_MAX + 1]; /* the server ctl talks to */
+	bool registering;
+	bool logging_out;
+	char *auth_key; /* only while a registration needs it; wiped */
+
+	uint8_t disco_private[KEY_LEN], disco_public[KEY_LEN]; /* per run */
+	uint8_t node_public[KEY_LEN];
+
+	struct engine *engine;
+	struct router router;
+	bool router_open;
+	struct netmap nm;
+
+	struct watcher watchers[MAX_WATCHERS];
+	unsigned nwatchers;
+};
+
+static const char *const state_names[] = {
+	[BACKEND_NO_STATE] = "NoState",	 [BACKEND_NEEDS_LOGIN] = "NeedsLogin",
+	[BACKEND_STARTING] = "Starting", [BACKEND_RUNNING] = "Running",
+	[BACKEND_STOPPED] = "Stopped",
+};
+
+const char *backend_state_name(enum backend_state s)
+{
+	return state_names[s];
+}
+
+/* ---- events ---- */
+
+static void emit(struct backend *b, cJSON *ev)
+{
+	for (unsigned i = 0; i < b->nwatchers; i++)
+		b->watchers[i].cb(b->watchers[i].ctx, ev);
+	cJSON_Delete(ev);
+}
+
+static void set_state(struct backend *b, enum backend_state s)
+{
+	cJSON *ev;
+
+	if (b->state == s)
+		return;
+	log_info("backend", "state %s -> %s", state_names[b->state], state_names[s]);
+	b->state = s;
+	ev = cJSON_CreateObject();
+	cJSON_AddStringToObject(ev, "state", state_names[s]);
+	emit(b, ev);
+}
+
+static void emit_error(struct backend *b, const char *msg)
+{
+	cJSON *ev = cJSON_CreateObject();
+
+	snprintf(b->last_error, sizeof(b->last_error), "%s", msg);
+	log_warn("backend", "%s", msg);
+	cJSON_AddStringToObject(ev, "error", msg);
+	emit(b, ev);
+}
+
+int backend_watch(struct backend *b, backend_event_cb *cb, void *ctx)
+{
+	cJSON *ev;
+
+	if (b->nwatchers == MAX_WATCHERS)
+		return -EBUSY;
+	b->watchers[b->nwatchers++] = (struct watcher){cb, ctx};
+	ev = cJSON_CreateObject();
+	cJSON_AddStringToObject(ev, "state", state_names[b->state]);
+	if (b->state == BACKEND_NEEDS_LOGIN && b->auth_url[0]) {
+		cJSON_AddStringToObject(ev, "auth_url", b->auth_url);
+		cJSON_AddStringToObject(ev, "register_id", b->pending_id);
+	}
+	cb(ctx, ev);
+	cJSON_Delete(ev);
+	return 0;
+}
+
+void backend_unwatch(struct backend *b, backend_event_cb *cb, void *ctx)
+{
+	for (unsigned i = 0; i < b->nwatchers; i++) {
+		if (b->watchers[i].cb == cb && b->watchers[i].ctx == ctx) {
+			b->watchers[i] = b->watchers[--b->nwatchers];
+			return;
+		}
+	}
+}
+
+static int save(struct backend *b)
+{
+	char err[512];
+	int ret = state_save(b->st, err, sizeof(err));
+
+	if (ret)
+		log_error("backend", "%s", err);
+	return ret;
+}
+
+/* ---- what we tell the control server ---- */
+
+static bool is_mesh_addr(const struct ip_addr *a)
+{
+	static const uint8_t v6[6] = {0xfd, 0x7a, 0x11, 0x5c, 0xa1, 0xe0};
+
+	if (a->family == IP_FAMILY_V4)
+		return a->bytes[0] == 100 && (a->bytes[1] & 0xc0) == 64;
+	return !memcmp(a->bytes, v6, sizeof(v6));
+}
+
+/* Our candidate endpoints: every usable local address with our UDP port. */
+static size_t local_endpoints(struct backend *b, struct ip_endpoint *out, size_t max)
+{
+	struct ifaddrs *ifa, *i;
+	uint16_t port = b->engine ? engine_port(b->engine) : 0;
+	size_t n = 0;
+
+	if (!port || getifaddrs(&ifa))
+		return 0;
+	for (i = ifa; i && n < max; i = i->ifa_next) {
+		struct ip_endpoint ep;
+
+		if (!i->ifa_addr || !(i->ifa_flags & IFF_UP) || (i->ifa_flags & IFF_LOOPBACK))
+			continue;
+		if (!strcmp(i->ifa_name, b->tun_name))
+			continue;
+		if (i->ifa_addr->sa_family != AF_INET && i->ifa_addr->sa_family != AF_INET6)
+			continue;
+		if (ip_endpoint_from_sockaddr(&ep, i->ifa_addr))
+			continue;
+		if (ep.addr.family == IP_FAMILY_V6 && ep.addr.bytes[0] == 0xfe &&
+		    (ep.addr.bytes[1] & 0xc0) == 0x80)
+			continue; /* link-local: needs a zone, useless to peers */
+		if (is_mesh_addr(&ep.addr))
+			continue;
+		ep.port = port;
+		out[n++] = ep;
+	}
+	freeifaddrs(ifa);
+	return n;
+}
+
+struct hostinfo_buf {
+	char hostname[PREFS_HOSTNAME_MAX + 1];
+	struct ip_prefix routes[PREFS_ROUTES_MAX + 2];
+	char *tags[PREFS_TAGS_MAX];
+};
+
+static void fill_hostinfo(struct backend *b, struct ctl_hostinfo *h, struct hostinfo_buf *hb)
+{
+	const struct prefs *p = &b->st->prefs;
+	size_t n = 0;
+
+	memset(h, 0, sizeof(*h));
+	if (p->hostname[0])
+		snprintf(hb->hostname, sizeof(hb->hostname), "%s", p->hostname);
+	else if (gethostname(hb->hostname, sizeof(hb->hostname)))
+		snprintf(hb->hostname, sizeof(hb->hostname), "node");
+	hb->hostname[sizeof(hb->hostname) - 1] = '\0';
+	h->hostname = hb->hostname;
+	h->os = (char *)"linux";
+	for (size_t i = 0; i < p->advertise_routes.n; i++)
+		hb->routes[n++] = p->advertise_routes.prefix[i];
+	if (p->advertise_exit_node) {
+		ip_prefix_parse(&hb->routes[n++], "0.0.0.0/0", NULL);
+		ip_prefix_parse(&hb->routes[n++], "::/0", NULL);
+	}
+	h->routes = hb->routes;
+	h->nroutes = n;
+	for (size_t i = 0; i < p->advertise_tags.n; i++)
+		hb->tags[i] = (char *)p->advertise_tags.tag[i];
+	h->tags = hb->tags;
+	h->ntags = p->advertise_tags.n;
+}
+
+/* ---- control client ---- */
+
+static void on_register(void *ctx, int err, const char *errmsg, struct ctl_register_response *r);
+static void on_map_frame(void *ctx, struct ctl_map_response *frame);
+static void on_map_state(void *ctx, bool connected, const char *error);
+
+static const struct ctl_client_ops ctl_ops = {
+	.on_register = on_register,
+	.on_map_frame = on_map_frame,
+	.on_map_state = on_map_state,
+};
+
+static const char *login_server(const struct backend *b)
+{
+	return b->st->prefs.login_server[0] ? b->st->prefs.login_server : b->st->login_server;
+}
+
+static int ensure_ctl(struct backend *b, char *err, size_t errlen)
+{
+	const char *url = login_server(b);
+	struct ctl_client_config cfg = {
+		.server_url = url,
+		.machine_private = b->st->machine_key,
+		.tls_ca_file = b->tls_ca[0] ? b->tls_ca : NULL,
+	};
+
+	if (!url[0]) {
+		snprintf(err, errlen, "no login server: use meshctl up --login-server URL");
+		return -EINVAL;
+	}
+	if (b->ctl && !strcmp(b->ctl_url, url))
+		return 0;
+	ctl_client_free(b->ctl);
+	b->ctl = NULL;
+	if (b->st->has_server_key && !strcmp(b->st->login_server, url))
+		cfg.server_public = b->st->server_key;
+	snprintf(b->ctl_url, sizeof(b->ctl_url), "%s", url);
+	return ctl_client_new(&b->ctl, b->loop, &cfg, &ctl_ops, b, err, errlen);
+}
+
+static int send_register(struct backend *b, const char *followup, bool logout)
+{
+	struct ctl_register_request req = {.version = CTL_PROTOCOL_VERSION};
+	struct ip_endpoint eps[MAX_LOCAL_ENDPOINTS];
+	struct hostinfo_buf hb;
+	int ret;
+
+	memcpy(req.node_key, b->node_public, KEY_LEN);
+	if (b->st->has_old_node_key) {
+		req.has_old_node_key = true;
+		key_public_from_private(req.old_node_key, b->st->old_node_key);
+	}
+	memcpy(req.disco_key, b->disco_public, KEY_LEN);
+	fill_hostinfo(b, &req.hostinfo, &hb);
+	req.auth_key = b->auth_key;
+	req.followup = (char *)followup;
+	req.logout = logout;
+	req.endpoints = eps;
+	req.nendpoints = local_endpoints(b, eps, MAX_LOCAL_ENDPOINTS);
+	b->registering = true;
+	ret = ctl_client_register(b->ctl, &req);
+	if (ret)
+		b->registering = false;
+	return ret;
+}
+
+static int start_map(struct backend *b)
+{
+	struct ctl_map_request req = {.version = CTL_PROTOCOL_VERSION, .stream = true};
+	struct ip_endpoint eps[MAX_LOCAL_ENDPOINTS];
+	struct hostinfo_buf hb;
+
+	memcpy(req.node_key, b->node_public, KEY_LEN);
+	memcpy(req.disco_key, b->disco_public, KEY_LEN);
+	req.endpoints = eps;
+	req.nendpoints = local_endpoints(b, eps, MAX_LOCAL_ENDPOINTS);
+	req.has_hostinfo = true;
+	fill_hostinfo(b, &req.hostinfo, &hb);
+	return ctl_client_map_start(b->ctl, &req);
+}
+
+/* ---- engine and OS ---- */
+
+static void engine_dead(void *ctx, const char *why);
+
+static void apply_router(struct backend *b)
+{
+	struct ip_prefix addrs[CTL_MAX_ADDRESSES], routes[2];
+	struct router_config rc = {.mtu = 0};
+	size_t n = 0;
+	int ret;
+
+	if (!b->router_open || !b->engine)
+		return;
+	if (b->nm.has_self) {
+		for (size_t i = 0; i < b->nm.self.naddresses && n < CTL_MAX_ADDRESSES; i++)
+			addrs[n++] = b->nm.self.addresses[i];
+	} else if (b->st->has_node) {
+		for (size_t i = 0; i < b->st->node.naddresses && n < CTL_MAX_ADDRESSES; i++) {
+			addrs[n].addr = b->st->node.addresses[i];
+			addrs[n].bits = addrs[n].addr.family == IP_FAMILY_V4 ? 32 : 128;
+			n++;
+		}
+	}
+	routes[0] = b->router.ids.mesh_v4;
+	routes[1] = b->router.ids.mesh_v6;
+	rc.addrs = addrs;
+	rc.n_addrs = n;
+	rc.routes = routes;
+	rc.n_routes = 2;
+	ret = router_apply(&b->router, &rc);
+	if (ret)
+		log_error("backend", "cannot configure %s: %s", b->tun_name, strerror(-ret));
+}
+
+static int start_engine(struct backend *b, char *err, size_t errlen)
+{
+	struct engine_config ec = {
+		.ifname = b->tun_name,
+		.port = b->cfg.port,
+		.fwmark = ROUTER_FWMARK_BYPASS,
+		.uapi = true,
+		.uapi_read_only = true,
+		.uapi_optional = true,
+		.on_dead = engine_dead,
+		.ctx = b,
+	};
+	int ret;
+
+	if (b->engine)
+		return 0;
+	ret = engine_start(&b->engine, b->loop, &ec, err, errlen);
+	if (ret) {
+		b->engine = NULL;
+		return ret;
+	}
+	wg_device_set_private_key(engine_device(b->engine), b->st->node_key);
+	netmap_free(&b->nm);
+	netmap_init(&b->nm);
+	apply_router(b);
+	log_info("backend", "engine up iface=%s port=%u", b->tun_name, engine_port(b->engine));
+	return 0;
+}
+
+static void stop_engine(struct backend *b)
+{
+	if (b->ctl)
+		ctl_client_map_stop(b->ctl);
+	if (b->engine) {
+		engine_log_stats(b->engine);
+		engine_stop(b->engine);
+		b->engine = NULL;
+	}
+	if (b->router_open)
+		router_cleanup(&b->router);
+	netmap_free(&b->nm);
+	netmap_init(&b->nm);
+}
+
+static void engine_dead(void *ctx, const char *why)
+{
+	struct backend *b = ctx;
+	char err[256];
+
+	emit_error(b, why);
+	stop_engine(b);
+	/* Someone deleted our interface: make a new one and carry on. */
+	if (b->st->prefs.want_running && b->st->has_node && !start_engine(b, err, sizeof(err))) {
+		set_state(b, BACKEND_STARTING);
+		start_map(b);
+	} else {
+		set_state(b, BACKEND_STOPPED);
+	}
+}
+
+/* ---- netmap -> engine ---- */
+
+static void set_peer_endpoint(struct wg_peer *peer, const struct ctl_node *n)
+{
+	struct ip_endpoint cur;
+	size_t i;
+
+	if (!n->nendpoints)
+		return;
+	/* Keep a working endpoint (learned by roaming) if it is still advertised. */
+	if (wg_peer_get_endpoint(peer, &cur))
+		for (i = 0; i < n->nendpoints; i++)
+			if (cur.port == n->endpoints[i].port &&
+			    ip_addr_equal(&cur.addr, &n->endpoints[i].addr))
+				return;
+	/* Prefer IPv4: the common reachable path on the networks we run on today. */
+	for (i = 0; i < n->nendpoints; i++) {
+		if (n->endpoints[i].addr.family == IP_FAMILY_V4) {
+			wg_peer_set_endpoint(peer, &n->endpoints[i]);
+			return;
+		}
+	}
+	wg_peer_set_endpoint(peer, &n->endpoints[0]);
+}
+
+static void peer_configure(struct wg_peer *peer, const struct ctl_node *n)
+{
+	wg_peer_clear_allowed_ips(peer);
+	for (size_t i = 0; i < n->nallowed_ips; i++)
+		wg_peer_add_allowed_ip(peer, &n->allowed_ips[i]);
+	set_peer_endpoint(peer, n);
+}
+
+static void nm_peer_added(void *ctx, const struct ctl_node *n)
+{
+	struct backend *b = ctx;
+	struct wg_peer *peer;
+	int ret;
+
+	if (!b->engine || n->expired)
+		return;
+	ret = wg_device_peer_create(engine_device(b->engine), n->node_key, &peer);
+	if (ret) {
+		log_warn("backend", "cannot add peer %s: %s", n->name, strerror(-ret));
+		return;
+	}
+	peer_configure(peer, n);
+	log_debug("backend", "peer added name=%s", n->name);
+}
+
+static void nm_peer_removed(void *ctx, const struct ctl_node *n)
+{
+	struct backend *b = ctx;
+	struct wg_peer *peer;
+
+	if (!b->engine)
+		return;
+	peer = wg_device_peer_lookup(engine_device(b->engine), n->node_key);
+	if (peer)
+		wg_peer_remove(peer);
+	log_debug("backend", "peer removed name=%s", n->name);
+}
+
+static void nm_peer_changed(void *ctx, const struct ctl_node *old, const struct ctl_node *n)
+{
+	struct backend *b = ctx;
+	struct wg_peer *peer;
+
+	if (!b->engine)
+		return;
+	if (memcmp(old->node_key, n->node_key, KEY_LEN) || old->expired != n->expired) {
+		nm_peer_removed(ctx, old);
+		nm_peer_added(ctx, n);
+		return;
+	}
+	peer = wg_device_peer_lookup(engine_device(b->engine), n->node_key);
+	if (peer)
+		peer_configure(peer, n);
+}
+
+static void nm_self_changed(void *ctx, const struct ctl_node *self)
+{
+	struct backend *b = ctx;
+	struct state_node *sn = &b->st->node;
+
+	sn->id = (int64_t)self->id;
+	snprintf(sn->name, sizeof(sn->name), "%s", self->name ? self->name : "");
+	snprintf(sn->user, sizeof(sn->user), "%s", self->user ? self->user : "");
+	sn->key_expiry = self->key_expiry;
+	sn->naddresses = 0;
+	for (size_t i = 0; i < self->naddresses && i < STATE_ADDRS_MAX; i++)
+		sn->addresses[sn->naddresses++] = self->addresses[i].addr;
+	save(b);
+	apply_router(b);
+}
+
+static const struct netmap_ops nm_ops = {
+	.peer_added = nm_peer_added,
+	.peer_changed = nm_peer_changed,
+	.peer_removed = nm_peer_removed,
+	.self_changed = nm_self_changed,
+};
+
+static void on_map_frame(void *ctx, struct ctl_map_response *frame)
+{
+	struct backend *b = ctx;
+	int ret;
+
+	if (!b->engine)
+		return;
+	ret = netmap_apply(&b->nm, frame, &nm_ops, b);
+	if (ret) {
+		log_warn("backend", "map stream out of order (%s); restarting it", strerror(-ret));
+		start_map(b);
+		return;
+	}
+	if (frame->node && frame->node->expired) {
+		emit_error(b, "node key expired: log in again with meshctl up");
+		stop_engine(b);
+		b->st->has_node = false;
+		save(b);
+		set_state(b, BACKEND_NEEDS_LOGIN);
+		return;
+	}
+	if (b->nm.has_full_map && b->state == BACKEND_STARTING)
+		set_state(b, BACKEND_RUNNING);
+}
+
+static void on_map_state(void *ctx, bool connected, const char *error)
+{
+	struct backend *b = ctx;
+
+	if (connected)
+		log_info("backend", "connected to %s", b->ctl_url);
+	else
+		log_warn("backend", "%s (tunnels stay up)", error ? error : "map stream down");
+}
+
+/* ---- registration ---- */
+
+static void wipe_auth_key(struct backend *b)
+{
+	if (b->auth_key) {
+		sodium_memzero(b->auth_key, strlen(b->auth_key));
+		free(b->auth_key);
+		b->auth_key = NULL;
+	}
+}
+
+static void begin_running(struct backend *b)
+{
+	char err[512];
+
+	if (start_engine(b, err, sizeof(err))) {
+		emit_error(b, err);
+		set_state(b, BACKEND_STOPPED);
+		return;
+	}
+	set_state(b, BACKEND_STARTING);
+	if (start_map(b))
+		emit_error(b, "cannot start the map stream");
+}
+
+static void on_register(void *ctx, int err, const char *errmsg, struct ctl_register_response *r)
+{
+	struct backend *b = ctx;
+	const uint8_t *server_key;
+	cJSON *ev;
+
+	b->registering = false;
+	if (b->logging_out) {
+		b->logging_out = false;
+		if (err)
+			log_warn("backend", "logout: %s (forgetting the node anyway)", errmsg);
+		return;
+	}
+	if (err) {
+		wipe_auth_key(b);
+		emit_error(b, errmsg);
+		set_state(b, BACKEND_NEEDS_LOGIN);
+		return;
+	}
+	server_key = ctl_client_server_key(b->ctl);
+	if (server_key) {
+		memcpy(b->st->server_key, server_key, KEY_LEN);
+		b->st->has_server_key = true;
+	}
+	if (r->error) {
+		wipe_auth_key(b);
+		emit_error(b, r->error);
+		set_state(b, BACKEND_NEEDS_LOGIN);
+		save(b);
+		return;
+	}
+	if (!r->authorized) {
+		/* Waiting for an admin: show where, then wait on the same id. */
+		snprintf(b->pending_id, sizeof(b->pending_id), "%s",
+			 r->pending_id ? r->pending_id : "");
+		snprintf(b->auth_url, sizeof(b->auth_url), "%s", r->auth_url ? r->auth_url : "");
+		set_state(b, BACKEND_NEEDS_LOGIN);
+		ev = cJSON_CreateObject();
+		cJSON_AddStringToObject(ev, "auth_url", b->auth_url);
+		cJSON_AddStringToObject(ev, "register_id", b->pending_id);
+		emit(b, ev);
+		if (b->pending_id[0])
+			send_register(b, b->pending_id, false);
+		return;
+	}
+	wipe_auth_key(b);
+	b->auth_url[0] = b->pending_id[0] = '\0';
+	b->st->has_node = true;
+	b->st->has_old_node_key = false;
+	snprintf(b->st->login_server, sizeof(b->st->login_server), "%s", b->ctl_url);
+	b->st->node.id = (int64_t)r->node_id;
+	snprintf(b->st->node.name, sizeof(b->st->node.name), "%s", r->name ? r->name : "");
+	snprintf(b->st->node.user, sizeof(b->st->node.user), "%s", r->user ? r->user : "");
+	b->st->node.key_expiry = r->key_expiry;
+	b->st->node.naddresses = 0;
+	for (size_t i = 0; i < r->naddresses && i < STATE_ADDRS_MAX; i++)
+		b->st->node.addresses[b->st->node.naddresses++] = r->addresses[i].addr;
+	save(b);
+	log_info("backend", "registered as %s", b->st->node.name);
+	if (b->st->prefs.want_running)
+		begin_running(b);
+	else
+		set_state(b, BACKEND_STOPPED);
+}
+
+/* ---- public API ---- */
+
+static void derive_keys(struct backend *b)
+{
+	key_public_from_private(b->node_public, b->st->node_key);
+}
+
+int backend_start(struct backend **out, uv_loop_t *loop, const struct backend_config *cfg,
+		  char *err, size_t errlen)
+{
+	struct router_ids ids;
+	struct backend *b;
+	bool created;
+	int ret;
+
+	b = calloc(1, sizeof(*b));
+	if (!b)
+		return -ENOMEM;
+	b->loop = loop;
+	snprintf(b->state_dir, sizeof(b->state_dir), "%s", cfg->state_dir);
+	snprintf(b->tun_name, sizeof(b->tun_name), "%s", cfg->tun_name);
+	snprintf(b->tls_ca, sizeof(b->tls_ca), "%s", cfg->tls_ca_file ? cfg->tls_ca_file : "");
+	b->cfg = *cfg;
+	netmap_init(&b->nm);
+	ret = state_load(&b->st, b->state_dir, &created, err, errlen);
+	if (ret)
+		goto err_free;
+	derive_keys(b);
+	crypto_box_keypair(b->disco_public, b->disco_private);
+
+	ret = router_ids_init(&ids, b->tun_name);
+	if (!ret)
+		ret = router_open(&b->router, &ids);
+	if (ret) {
+		snprintf(err, errlen, "cannot open the OS router: %s", strerror(-ret));
+		goto err_state;
+	}
+	b->router_open = true;
+	/* Leftovers of a crashed run: our rules, routes and firewall table. */
+	router_cleanup(&b->router);
+
+	if (!b->st->has_node) {
+		b->state = b->st->prefs.want_running || login_server(b)[0] ? BACKEND_NEEDS_LOGIN
+									   : BACKEND_NO_STATE;
+	} else if (!b->st->prefs.want_running) {
+		b->state = BACKEND_STOPPED;
+	} else {
+		b->state = BACKEND_NO_STATE;
+		if (ensure_ctl(b, err, errlen)) {
+			log_error("backend", "%s", err);
+			b->state = BACKEND_NEEDS_LOGIN;
+		} else {
+			begin_running(b);
+		}
+	}
+	log_info("backend", "started state=%s state_dir=%s", state_names[b->state], b->state_dir);
+	*out = b;
+	return 0;
+
+err_state:
+	state_free(b->st);
+err_free:
+	free(b);
+	return ret;
+}
+
+void backend_shutdown(struct backend *b)
+{
+	if (!b)
+		return;
+	stop_engine(b);
+	ctl_client_free(b->ctl);
+	wipe_auth_key(b);
+	if (b->router_open)
+		router_close(&b->router);
+	save(b);
+	state_free(b->st);
+	netmap_free(&b->nm);
+	sodium_memzero(b, sizeof(*b));
+	free(b);
+}
+
+int backend_cleanup_os(const struct backend_config *cfg, char *err, size_t errlen)
+{
+	struct router_ids ids;
+	struct router r;
+	int ret;
+
+	ret = router_ids_init(&ids, cfg->tun_name);
+	if (!ret)
+		ret = router_open(&r, &ids);
+	if (ret) {
+		snprintf(err, errlen, "cannot open the OS router: %s", strerror(-ret));
+		return ret;
+	}
+	ret = router_cleanup(&r);
+	router_close(&r);
+	if (ret)
+		snprintf(err, errlen, "cleanup failed: %s", strerror(-ret));
+	return ret;
+}
+
+enum backend_state backend_get_state(const struct backend *b)
+{
+	return b->state;
+}
+
+const struct prefs *backend_prefs(const struct backend *b)
+{
+	return &b->st->prefs;
+}
+
+static int merge_prefs(struct backend *b, const struct prefs *p, const struct prefs_mask *mask,
+		       bool reset, char *err, size_t errlen)
+{
+	struct prefs merged = b->st->prefs;
+	enum prefs_field bad;
+	int ret;
+
+	prefs_apply(&merged, p, mask, reset);
+	ret = prefs_validate(&merged, &bad, err, errlen);
+	if (ret)
+		return ret;
+	b->st->prefs = merged;
+	return 0;
+}
+
+int backend_up(struct backend *b, const struct prefs *p, const struct prefs_mask *mask, bool reset,
+	       const char *auth_key, char *err, size_t errlen)
+{
+	bool server_changed;
+	int ret;
+
+	ret = merge_prefs(b, p, mask, reset, err, errlen);
+	if (ret)
+		return ret;
+	b->st->prefs.want_running = true;
+	server_changed = b->st->has_node && b->st->prefs.login_server[0] &&
+			 strcmp(b->st->prefs.login_server, b->st->login_server);
+	ret = ensure_ctl(b, err, errlen);
+	if (ret)
+		return ret;
+	if (server_changed) {
+		/* Another control server: a new node there. */
+		stop_engine(b);
+		b->st->has_node = false;
+		b->st->has_server_key = false;
+	}
+	save(b);
+	if (b->st->has_node) {
+		if (!b->engine)
+			begin_running(b);
+		else if (b->state == BACKEND_RUNNING)
+			set_state(b, BACKEND_RUNNING);
+		return 0;
+	}
+	wipe_auth_key(b);
+	if (auth_key && auth_key[0]) {
+		b->auth_key = strdup(auth_key);
+		if (!b->auth_key)
+			return -ENOMEM;
+	}
+	b->last_error[0] = '\0';
+	set_state(b, BACKEND_NEEDS_LOGIN);
+	ret = send_register(b, NULL, false);
+	if (ret)
+		snprintf(err, errlen, "cannot send the registration: %s", strerror(-ret));
+	return ret;
+}
+
+int backend_set_prefs(struct backend *b, const struct prefs *p, const struct prefs_mask *mask,
+		      bool reset, char *err, size_t errlen)
+{
+	int ret = merge_prefs(b, p, mask, reset, err, errlen);
+
+	if (ret)
+		return ret;
+	save(b);
+	/* Advertised routes and tags travel in the hostinfo of the map request. */
+	if (b->engine && b->ctl)
+		start_map(b);
+	return 0;
+}
+
+int backend_down(struct backend *b, char *err, size_t errlen)
+{
+	(void)err;
+	(void)errlen;
+	b->st->prefs.want_running = false;
+	stop_engine(b);
+	save(b);
+	set_state(b, b->st->has_node ? BACKEND_STOPPED : BACKEND_NEEDS_LOGIN);
+	return 0;
+}
+
+int backend_logout(struct backend *b, char *err, size_t errlen)
+{
+	if (b->st->has_node && !ensure_ctl(b, err, errlen)) {
+		b->logging_out = true;
+		send_register(b, NULL, true);
+	}
+	stop_engine(b);
+	/* A new node key next time; the machine key stays (it is the device). */
+	key_generate_private(b->st->node_key);
+	derive_keys(b);
+	b->st->has_node = false;
+	b->st->has_old_node_key = false;
+	b->st->prefs.want_running = false;
+	save(b);
+	set_state(b, BACKEND_NEEDS_LOGIN);
+	return 0;
+}
+
+/* ---- status ---- */
+
+static cJSON *addresses_json(const struct ip_prefix *a, size_t n)
+{
+	cJSON *arr = cJSON_CreateArray();
+	char buf[IP_ADDR_STRLEN];
+
+	for (size_t i = 0; i < n; i++)
+		cJSON_AddItemToArray(
+			arr, cJSON_CreateString(ip_addr_format(&a[i].addr, buf, sizeof(buf))));
+	return arr;
+}
+
+static void add_string_or_null(cJSON *o, const char *k, const char *v)
+{
+	if (v && v[0])
+		cJSON_AddStringToObject(o, k, v);
+	else
+		cJSON_AddNullToObject(o, k);
+}
+
+static void add_time(cJSON *o, const char *k, int64_t t)
+{
+	char buf[32];
+	time_t tt = (time_t)t;
+	struct tm tm;
+
+	if (t <= 0 || !gmtime_r(&tt, &tm)) {
+		cJSON_AddNullToObject(o, k);
+		return;
+	}
+	strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	cJSON_AddStringToObject(o, k, buf);
+}
+
+struct status_ctx {
+	struct backend *b;
+	cJSON *peers;
+};
+
+static void status_peer(const struct ctl_node *n, void *arg)
+{
+	struct status_ctx *sc = arg;
+	struct wg_peer *peer = NULL;
+	struct wg_peer_stats st = {0};
+	struct ip_endpoint ep;
+	char buf[IP_ENDPOINT_STRLEN];
+	cJSON *o = cJSON_CreateObject();
+	bool active;
+
+	if (sc->b->engine)
+		peer = wg_device_peer_lookup(engine_device(sc->b->engine), n->node_key);
+	if (peer)
+		wg_peer_get_stats(peer, &st);
+	/* A session younger than REJECT_AFTER_TIME (180 s) carries traffic now. */
+	active = st.last_handshake_sec && time(NULL) - st.last_handshake_sec < 180;
+	cJSON_AddNumberToObject(o, "id", (double)n->id);
+	add_string_or_null(o, "name", n->name);
+	add_string_or_null(o, "fqdn", n->fqdn);
+	cJSON_AddItemToObject(o, "addresses", addresses_json(n->addresses, n->naddresses));
+	add_string_or_null(o, "user", n->user);
+	cJSON_AddStringToObject(o, "os", "linux");
+	cJSON_AddBoolToObject(o, "online", n->online);
+	add_time(o, "last_seen", n->online ? 0 : n->last_seen);
+	if (active && peer && wg_peer_get_endpoint(peer, &ep)) {
+		cJSON_AddStringToObject(o, "path", "direct");
+		cJSON_AddStringToObject(o, "endpoint", ip_endpoint_format(&ep, buf, sizeof(buf)));
+	} else {
+		cJSON_AddNullToObject(o, "path");
+		cJSON_AddNullToObject(o, "endpoint");
+	}
+	cJSON_AddNullToObject(o, "relay");
+	cJSON_AddNumberToObject(o, "rx_bytes", (double)st.rx_bytes);
+	cJSON_AddNumberToObject(o, "tx_bytes", (double)st.tx_bytes);
+	add_time(o, "last_handshake", st.last_handshake_sec);
+	cJSON_AddItemToArray(sc->peers, o);
+}
+
+cJSON *backend_status_json(struct backend *b)
+{
+	cJSON *root = cJSON_CreateObject(), *self = cJSON_CreateObject();
+	struct status_ctx sc = {b, cJSON_CreateArray()};
+	struct ip_prefix addrs[STATE_ADDRS_MAX];
+
+	cJSON_AddStringToObject(root, "backend_state", state_names[b->state]);
+	add_string_or_null(root, "auth_url", b->auth_url);
+	add_string_or_null(root, "error", b->last_error);
+	if (b->nm.has_self) {
+		add_string_or_null(self, "name", b->nm.self.name);
+		add_string_or_null(self, "fqdn", b->nm.self.fqdn);
+		cJSON_AddItemToObject(self, "addresses",
+				      addresses_json(b->nm.self.addresses, b->nm.self.naddresses));
+	} else {
+		size_t n = b->st->has_node ? b->st->node.naddresses : 0;
+
+		for (size_t i = 0; i < n; i++) {
+			addrs[i].addr = b->st->node.addresses[i];
+			addrs[i].bits = 0;
+		}
+		add_string_or_null(self, "name", b->st->has_node ? b->st->node.name : NULL);
+		cJSON_AddNullToObject(self, "fqdn");
+		cJSON_AddItemToObject(self, "addresses", addresses_json(addrs, n));
+	}
+	cJSON_AddStringToObject(self, "state", state_names[b->state]);
+	add_string_or_null(self, "user", b->st->has_node ? b->st->node.user : NULL);
+	cJSON_AddBoolToObject(self, "online", b->ctl && ctl_client_map_connected(b->ctl));
+	cJSON_AddItemToObject(root, "self", self);
+	netmap_for_each_peer(&b->nm, status_peer, &sc);
+	cJSON_AddItemToObject(root, "peers", sc.peers);
+	return root;
+}
+
+cJSON *backend_whois_json(struct backend *b, const struct ip_addr *addr)
+{
+	const struct ctl_node *n = netmap_peer_by_addr(&b->nm, addr);
+	cJSON *root, *node;
+
+	if (!n)
+		return NULL;
+	root = cJSON_CreateObject();
+	node = cJSON_CreateObject();
+	cJSON_AddNumberToObject(node, "id", (double)n->id);
+	add_string_or_null(node, "name", n->name);
+	add_string_or_null(node, "fqdn", n->fqdn);
+	cJSON_AddItemToObject(node, "addresses", addresses_json(n->addresses, n->naddresses));
+	cJSON_AddItemToObject(node, "tags",
+			      cJSON_CreateStringArray((const char *const *)n->tags, (int)n->ntags));
+	cJSON_AddItemToObject(root, "node", node);
+	add_string_or_null(root, "user", n->user);
+	return root;
+}
+
+int backend_resolve_peer(struct backend *b, const char *peer, int family, struct ip_addr *out,
+			 char *name, size_t namelen)
+{
+	const struct ctl_node *n;
+	struct ip_addr a;
+
+	if (!ip_addr_parse(&a, peer, NULL))
+		n = netmap_peer_by_addr(&b->nm, &a);
+	else
+		n = netmap_peer_by_name(&b->nm, peer);
+	if (!n)
+		return -ENOENT;
+	for (size_t i = 0; i < n->naddresses; i++) {
+		if (!family || n->addresses[i].addr.family == family) {
+			*out = n->addresses[i].addr;
+			snprintf(name, namelen, "%s", n->name ? n->name : "");
+			return 0;
+		}
+	}
+	return -ENOENT;
+}
