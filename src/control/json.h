@@ -63,21 +63,28 @@ int ctl_json_type(struct ctl_json_ctx *ctx, const cJSON *root, const char *type)
 /*
  * Field readers. A member that is absent or null is "missing": an error if
  * @required, otherwise the output is left as initialised (zero/NULL/false) and
- * 0 is returned. *@present (when not NULL) says whether it was there.
+ * 0 is returned. *@present (when not NULL) says whether it was there. A
+ * present member of the wrong type or value is -EINVAL with the reason in ctx.
  */
+/** Read string @field of @kind (1 to @maxlen bytes) into a malloc'd *@out. */
 int ctl_json_string(struct ctl_json_ctx *ctx, const cJSON *obj, const char *field, bool required,
 		    enum ctl_text_kind kind, size_t maxlen, char **out);
+/** Read boolean @field (true or false, not 0/1 or "yes"). */
 int ctl_json_bool(struct ctl_json_ctx *ctx, const cJSON *obj, const char *field, bool required,
 		  bool *out, bool *present);
+/** Read integer @field, from @min to @max (and at most 2^53 - 1). */
 int ctl_json_uint(struct ctl_json_ctx *ctx, const cJSON *obj, const char *field, bool required,
 		  uint64_t min, uint64_t max, uint64_t *out, bool *present);
 /** Read @v itself (an array element) as an integer from @min to @max. */
 int ctl_json_uint_value(struct ctl_json_ctx *ctx, const cJSON *v, uint64_t min, uint64_t max,
 			uint64_t *out);
+/** Read Unix seconds @field (0 to 2^53 - 1); absent reads as 0. */
 int ctl_json_time(struct ctl_json_ctx *ctx, const cJSON *obj, const char *field, int64_t *out,
 		  bool *present);
+/** Read key @field in its text form for @kind ("nodekey:<hex>"). */
 int ctl_json_key(struct ctl_json_ctx *ctx, const cJSON *obj, const char *field, bool required,
 		 enum ctl_key_kind kind, uint8_t out[CTL_KEY_LEN], bool *present);
+/** Read IPv4 or IPv6 address @field. */
 int ctl_json_addr(struct ctl_json_ctx *ctx, const cJSON *obj, const char *field, bool required,
 		  struct ip_addr *out, bool *present);
 
@@ -91,10 +98,13 @@ int ctl_json_array(struct ctl_json_ctx *ctx, const cJSON *obj, const char *field
 /** Array of prefixes; with @canonical no host bits may be set. */
 int ctl_json_prefixes(struct ctl_json_ctx *ctx, const cJSON *obj, const char *field, bool required,
 		      bool canonical, size_t maxn, struct ip_prefix **out, size_t *n);
+/** Array of "IP:PORT" endpoints (optional member). */
 int ctl_json_endpoints(struct ctl_json_ctx *ctx, const cJSON *obj, const char *field, size_t maxn,
 		       struct ip_endpoint **out, size_t *n);
+/** Array of addresses (optional member). */
 int ctl_json_addrs(struct ctl_json_ctx *ctx, const cJSON *obj, const char *field, size_t maxn,
 		   struct ip_addr **out, size_t *n);
+/** Array of strings of @kind, each 1 to @maxlen bytes (optional member). */
 int ctl_json_strings(struct ctl_json_ctx *ctx, const cJSON *obj, const char *field, size_t maxn,
 		     enum ctl_text_kind kind, size_t maxlen, char ***out, size_t *n);
 
@@ -116,27 +126,38 @@ bool ctl_text_valid(const char *s, enum ctl_text_kind kind, size_t maxlen);
  * sender can never emit what a receiver refuses) and do nothing once *@err is
  * set; an encoder checks it once at the end.
  */
+/** Add string @s, which must be a valid @kind of 1 to @maxlen bytes. */
 void ctl_json_put_string(int *err, cJSON *obj, const char *field, const char *s,
 			 enum ctl_text_kind kind, size_t maxlen);
+/** Add a boolean. */
 void ctl_json_put_bool(int *err, cJSON *obj, const char *field, bool b);
+/** Add an integer (at most 2^53 - 1, printed exactly). */
 void ctl_json_put_uint(int *err, cJSON *obj, const char *field, uint64_t v);
+/** Add @key in its text form for @kind; the zero key is -EINVAL. */
 void ctl_json_put_key(int *err, cJSON *obj, const char *field, enum ctl_key_kind kind,
 		      const uint8_t key[CTL_KEY_LEN]);
+/** Add an address (unset is -EINVAL). */
 void ctl_json_put_addr(int *err, cJSON *obj, const char *field, const struct ip_addr *a);
+/** Add an array of @n prefixes (at most @maxn; canonical ones if @canonical). */
 void ctl_json_put_prefixes(int *err, cJSON *obj, const char *field, const struct ip_prefix *p,
 			   size_t n, size_t maxn, bool canonical);
+/** Add an array of @n endpoints (at most @maxn). */
 void ctl_json_put_endpoints(int *err, cJSON *obj, const char *field, const struct ip_endpoint *e,
 			    size_t n, size_t maxn);
+/** Add an array of @n addresses (at most @maxn). */
 void ctl_json_put_addrs(int *err, cJSON *obj, const char *field, const struct ip_addr *a, size_t n,
 			size_t maxn);
+/** Add an array of @n strings of @kind (at most @maxn, each 1 to @maxlen bytes). */
 void ctl_json_put_strings(int *err, cJSON *obj, const char *field, char *const *v, size_t n,
 			  size_t maxn, enum ctl_text_kind kind, size_t maxlen);
 
 /** Append integer @v (at most 2^53 - 1) to array @arr. */
 void ctl_json_push_uint(int *err, cJSON *arr, uint64_t v);
 
-/** Add an empty object or array member; NULL (and *@err set) on failure or if *@err was set. */
+/** Add an empty object member; NULL (and *@err set) on failure or if *@err was set. */
 cJSON *ctl_json_put_object(int *err, cJSON *obj, const char *field);
+
+/** Add an empty array member for @n elements (more than @maxn is -EINVAL); NULL on failure. */
 cJSON *ctl_json_put_array(int *err, cJSON *obj, const char *field, size_t n, size_t maxn);
 
 /** Append an empty object to array @arr; NULL (and *@err set) on failure. */

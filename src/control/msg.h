@@ -253,7 +253,10 @@ struct ctl_server_key {
 	uint8_t public_key[CTL_KEY_LEN];
 };
 
+/** Encode the GET /key answer @m as JSON into a malloc'd *@out (*@len bytes). Returns 0, -EINVAL or -ENOMEM. */
 int ctl_server_key_encode(const struct ctl_server_key *m, char **out, size_t *len);
+
+/** Decode a GET /key answer from @len bytes at @buf. Returns 0, or -EINVAL with the reason in @err. */
 int ctl_server_key_decode(struct ctl_server_key *m, const uint8_t *buf, size_t len,
 			  struct ctl_err *err);
 
@@ -263,25 +266,46 @@ int ctl_server_key_decode(struct ctl_server_key *m, const uint8_t *buf, size_t l
  * before freeing (ctl_register_request_seal() does all of this).
  */
 int ctl_register_request_encode(const struct ctl_register_request *m, char **out, size_t *len);
-/** Decode @len bytes at @buf into @m (zeroed first; free it even on failure). Returns 0, -EINVAL, -EMSGSIZE or -ENOMEM. */
+
+/**
+ * Decode @len bytes at @buf into @m (zeroed first; free it even on failure).
+ * Returns 0, -EINVAL (reason in @err, which may be NULL), -EMSGSIZE or
+ * -ENOMEM. machine_key is left zero: it comes from the envelope.
+ */
 int ctl_register_request_decode(struct ctl_register_request *m, const uint8_t *buf, size_t len,
 				struct ctl_err *err);
+
 /** Free what @m holds (wiping the auth key) and zero it. */
 void ctl_register_request_free(struct ctl_register_request *m);
 
+/** Encode @m (authorized, refused or pending; anything else is -EINVAL) as JSON. */
 int ctl_register_response_encode(const struct ctl_register_response *m, char **out, size_t *len);
+
+/** Decode a register response; as ctl_register_request_decode(). */
 int ctl_register_response_decode(struct ctl_register_response *m, const uint8_t *buf, size_t len,
 				 struct ctl_err *err);
+
+/** Free what @m holds and zero it. */
 void ctl_register_response_free(struct ctl_register_response *m);
 
+/** Encode a map request as JSON (stream with omit_peers is -EINVAL). */
 int ctl_map_request_encode(const struct ctl_map_request *m, char **out, size_t *len);
+
+/** Decode a map request; as ctl_register_request_decode(). */
 int ctl_map_request_decode(struct ctl_map_request *m, const uint8_t *buf, size_t len,
 			   struct ctl_err *err);
+
+/** Free what @m holds and zero it. */
 void ctl_map_request_free(struct ctl_map_request *m);
 
+/** Encode one map frame as JSON (full and delta at once, or a keep-alive with content, is -EINVAL). */
 int ctl_map_response_encode(const struct ctl_map_response *m, char **out, size_t *len);
+
+/** Decode one map frame's JSON; as ctl_register_request_decode(), up to CTL_MAX_MESSAGE_JSON bytes. */
 int ctl_map_response_decode(struct ctl_map_response *m, const uint8_t *buf, size_t len,
 			    struct ctl_err *err);
+
+/** Free everything @m holds (nodes, maps, rules) and zero it. */
 void ctl_map_response_free(struct ctl_map_response *m);
 
 /** Free what one node holds and zero it (for callers building maps). */

@@ -91,28 +91,48 @@ size_t ctl_frame_reader_pending(const struct ctl_frame_reader *r);
 void ctl_frame_reader_free(struct ctl_frame_reader *r);
 
 /*
- * Whole messages, encoded and sealed in one step (plaintexts holding secrets
- * are wiped). The _open functions fill the struct even on failure as far as
- * they got: call the matching _free either way.
+ * Whole messages, encoded and sealed in one step. The _open functions fill
+ * the struct even on failure as far as they got: call the matching _free
+ * either way.
+ */
+/**
+ * Node side: encode @m and seal it as a request body from @machine_priv to
+ * @server_pub into a malloc'd *@out. The plaintext (with the auth key) is wiped.
  */
 int ctl_register_request_seal(const struct ctl_register_request *m,
 			      const uint8_t machine_priv[CTL_KEY_LEN],
 			      const uint8_t server_pub[CTL_KEY_LEN], uint8_t **out, size_t *outlen);
+
+/**
+ * Server side: open a register request body with @server_priv and decode it
+ * into @m, with m->machine_key set to the sender. @box receives the shared
+ * key for the answer (wiped on failure). -EBADMSG: the box does not open.
+ */
 int ctl_register_request_open(struct ctl_register_request *m,
 			      const uint8_t server_priv[CTL_KEY_LEN], const uint8_t *in, size_t len,
 			      struct ctl_box *box, struct ctl_err *err);
+
+/** Node side: encode and seal a map request; as ctl_register_request_seal(). */
 int ctl_map_request_seal(const struct ctl_map_request *m, const uint8_t machine_priv[CTL_KEY_LEN],
 			 const uint8_t server_pub[CTL_KEY_LEN], uint8_t **out, size_t *outlen);
+
+/** Server side: open and decode a map request; as ctl_register_request_open(). */
 int ctl_map_request_open(struct ctl_map_request *m, const uint8_t server_priv[CTL_KEY_LEN],
 			 const uint8_t *in, size_t len, struct ctl_box *box, struct ctl_err *err);
+
+/** Server side: encode @m and seal it with @b as a response body (nonce ‖ box). */
 int ctl_register_response_seal(const struct ctl_register_response *m, const struct ctl_box *b,
 			       uint8_t **out, size_t *outlen);
+
+/** Node side: open a register response body with @b and decode it into @m. */
 int ctl_register_response_open(struct ctl_register_response *m, const struct ctl_box *b,
 			       const uint8_t *in, size_t len, struct ctl_err *err);
-/** A map response as one stream frame (length prefix included). */
+
+/** Server side: encode @m and seal it as one stream frame (length prefix included). */
 int ctl_map_response_seal_frame(const struct ctl_map_response *m, const struct ctl_box *b,
 				uint8_t **out, size_t *outlen);
-/** Open one frame payload from ctl_frame_reader_next(). */
+
+/** Node side: open one frame payload from ctl_frame_reader_next() and decode it into @m. */
 int ctl_map_response_open(struct ctl_map_response *m, const struct ctl_box *b,
 			  const uint8_t *payload, size_t len, struct ctl_err *err);
 

@@ -28,9 +28,11 @@
 #include "control/client.h"
 #include "crypto/keys.h"
 #include "daemon/engine.h"
+#include "daemon/icmp.h"
 #include "daemon/netmap.h"
 #include "daemon/state.h"
 #include "router/router.h"
+#include "util/compiler.h"
 #include "util/log.h"
 #include "wg/device.h"
 
@@ -42,6 +44,25 @@ enum {
 struct watcher {
 	backend_event_cb *cb;
 	void *ctx;
+};
+
+enum {
+	MAX_PINGS = 16,
+	PING_INTERVAL_MS = 1000,
+};
+
+struct ping_session {
+	struct backend *b;
+	uv_timer_t timer;
+	backend_ping_cb *cb;
+	void *ctx;
+	struct ip_addr dst;
+	char name[CTL_NAME_MAX + 1];
+	uint8_t key[KEY_LEN]; /* the peer's node key, for its endpoint */
+	uint16_t id, seq;
+	uint64_t sent_ns; /* of the outstanding request, 0 = none */
+	unsigned count, results;
+	bool active;
 };
 
 struct backend {
@@ -70,6 +91,7 @@ struct backend {
 
 	struct watcher watchers[MAX_WATCHERS];
 	unsigned nwatchers;
+	struct ping_session *pings[MAX_PINGS];
 };
 
 static const char *const state_names[] = {
@@ -313,6 +335,8 @@ static int start_map(struct backend *b)
 /* ---- engine and OS ---- */
 
 static void engine_dead(void *ctx, const char *why);
+static bool engine_inbound(void *ctx, const uint8_t *pkt, size_t len);
+static void ping_end(struct ping_session *p, bool notify);
 
 static void apply_router(struct backend *b)
 {
@@ -354,6 +378,7 @@ static int start_engine(struct backend *b, char *err, size_t errlen)
 		.uapi_read_only = true,
 		.uapi_optional = true,
 		.on_dead = engine_dead,
+		.inbound = engine_inbound,
 		.ctx = b,
 	};
 	int ret;
@@ -702,6 +727,9 @@ void backend_shutdown(struct backend *b)
 {
 	if (!b)
 		return;
+	for (unsigned i = 0; i < MAX_PINGS; i++)
+		if (b->pings[i])
+			ping_end(b->pings[i], true);
 	stop_engine(b);
 	ctl_client_free(b->ctl);
 	wipe_auth_key(b);
@@ -997,4 +1025,160 @@ int backend_resolve_peer(struct backend *b, const char *peer, int family, struct
 		}
 	}
 	return -ENOENT;
+}
+
+/* ---- ping ---- */
+
+static void ping_free_cb(uv_handle_t *h)
+{
+	free(container_of(h, struct ping_session, timer));
+}
+
+static void ping_end(struct ping_session *p, bool notify)
+{
+	struct backend *b = p->b;
+
+	for (unsigned i = 0; i < MAX_PINGS; i++)
+		if (b->pings[i] == p)
+			b->pings[i] = NULL;
+	if (notify)
+		p->cb(p->ctx, NULL, true);
+	p->active = false;
+	uv_timer_stop(&p->timer);
+	uv_close((uv_handle_t *)&p->timer, ping_free_cb);
+}
+
+static void ping_result(struct ping_session *p, bool timeout, double ms)
+{
+	struct backend *b = p->b;
+	char buf[IP_ENDPOINT_STRLEN];
+	struct ip_endpoint ep;
+	struct wg_peer *peer = NULL;
+	cJSON *r = cJSON_CreateObject();
+	bool direct = false;
+
+	cJSON_AddStringToObject(r, "peer", p->name);
+	cJSON_AddStringToObject(r, "ip", ip_addr_format(&p->dst, buf, sizeof(buf)));
+	if (timeout) {
+		cJSON_AddBoolToObject(r, "timeout", true);
+	} else {
+		if (b->engine)
+			peer = wg_device_peer_lookup(engine_device(b->engine), p->key);
+		/* The bare UDP engine has only direct paths (the relay comes with magicsock). */
+		direct = peer && wg_peer_get_endpoint(peer, &ep);
+		cJSON_AddStringToObject(r, "via", direct ? "direct" : "unknown");
+		if (direct)
+			cJSON_AddStringToObject(r, "endpoint",
+						ip_endpoint_format(&ep, buf, sizeof(buf)));
+		else
+			cJSON_AddNullToObject(r, "endpoint");
+		cJSON_AddNullToObject(r, "relay");
+		cJSON_AddNumberToObject(r, "latency_ms", ms);
+	}
+	p->results++;
+	p->cb(p->ctx, r, false);
+	cJSON_Delete(r);
+	if ((direct && !timeout) || p->results >= p->count)
+		ping_end(p, true);
+}
+
+static void ping_send(uv_timer_t *t)
+{
+	struct ping_session *p = container_of(t, struct ping_session, timer);
+	struct backend *b = p->b;
+	uint8_t pkt[ICMP_ECHO_MAX];
+	struct ip_addr src = {0};
+	size_t n;
+
+	if (p->sent_ns) {
+		p->sent_ns = 0;
+		ping_result(p, true, 0);
+		if (!p->active)
+			return;
+	}
+	if (!b->engine || !b->nm.has_self) {
+		ping_end(p, true);
+		return;
+	}
+	for (size_t i = 0; i < b->nm.self.naddresses; i++)
+		if (b->nm.self.addresses[i].addr.family == p->dst.family)
+			src = b->nm.self.addresses[i].addr;
+	n = icmp_build_echo(pkt, sizeof(pkt), &src, &p->dst, p->id, ++p->seq);
+	if (!n || engine_mesh_send(b->engine, pkt, n)) {
+		ping_end(p, true);
+		return;
+	}
+	p->sent_ns = uv_hrtime();
+}
+
+static bool engine_inbound(void *ctx, const uint8_t *pkt, size_t len)
+{
+	struct backend *b = ctx;
+	struct ip_addr from;
+	uint16_t seq;
+
+	for (unsigned i = 0; i < MAX_PINGS; i++) {
+		struct ping_session *p = b->pings[i];
+
+		if (!p || !p->sent_ns || !icmp_parse_echo_reply(pkt, len, p->id, &from, &seq))
+			continue;
+		if (seq != p->seq || !ip_addr_equal(&from, &p->dst))
+			return true; /* ours, but late: swallow it */
+		ping_result(p, false, (double)(uv_hrtime() - p->sent_ns) / 1e6);
+		p->sent_ns = 0;
+		return true;
+	}
+	return false;
+}
+
+int backend_ping(struct backend *b, const char *peer, unsigned count, backend_ping_cb *cb,
+		 void *ctx, char *err, size_t errlen)
+{
+	const struct ctl_node *n;
+	struct ping_session *p;
+	unsigned slot;
+	int ret;
+
+	if (b->state != BACKEND_RUNNING || !b->engine) {
+		snprintf(err, errlen, "not running (state %s): use meshctl up",
+			 state_names[b->state]);
+		return -ENOTCONN;
+	}
+	for (slot = 0; slot < MAX_PINGS && b->pings[slot]; slot++)
+		;
+	if (slot == MAX_PINGS) {
+		snprintf(err, errlen, "too many pings at once");
+		return -EBUSY;
+	}
+	p = calloc(1, sizeof(*p));
+	if (!p)
+		return -ENOMEM;
+	ret = backend_resolve_peer(b, peer, 0, &p->dst, p->name, sizeof(p->name));
+	if (ret) {
+		snprintf(err, errlen, "no peer named or addressed %s", peer);
+		free(p);
+		return ret;
+	}
+	n = netmap_peer_by_addr(&b->nm, &p->dst);
+	memcpy(p->key, n->node_key, KEY_LEN);
+	p->b = b;
+	p->cb = cb;
+	p->ctx = ctx;
+	p->count = count ? count : 10;
+	p->id = (uint16_t)randombytes_uniform(0x10000);
+	p->active = true;
+	uv_timer_init(b->loop, &p->timer);
+	uv_timer_start(&p->timer, ping_send, 0, PING_INTERVAL_MS);
+	b->pings[slot] = p;
+	return 0;
+}
+
+void backend_ping_cancel(struct backend *b, backend_ping_cb *cb, void *ctx)
+{
+	for (unsigned i = 0; i < MAX_PINGS; i++) {
+		struct ping_session *p = b->pings[i];
+
+		if (p && p->cb == cb && p->ctx == ctx)
+			ping_end(p, false);
+	}
 }

@@ -95,6 +95,23 @@ cJSON *backend_whois_json(struct backend *b, const struct ip_addr *addr);
 int backend_resolve_peer(struct backend *b, const char *peer, int family, struct ip_addr *out,
 			 char *name, size_t namelen);
 
+/**
+ * A ping result (docs/localapi.md), or the end of the session (@done; then
+ * @result is NULL). Borrowed for the call.
+ */
+typedef void backend_ping_cb(void *ctx, const cJSON *result, bool done);
+
+/**
+ * Ping @peer (name or mesh IP) through the tunnel, once a second, until the
+ * first pong over a direct path or @count results. Returns 0 or a negative
+ * errno with @err (unknown peer, not running, too many sessions).
+ */
+int backend_ping(struct backend *b, const char *peer, unsigned count, backend_ping_cb *cb,
+		 void *ctx, char *err, size_t errlen);
+
+/** Stop the ping session of (@cb, @ctx) without calling back. */
+void backend_ping_cancel(struct backend *b, backend_ping_cb *cb, void *ctx);
+
 /** Add/remove a watcher; a new watcher first gets the current state. */
 int backend_watch(struct backend *b, backend_event_cb *cb, void *ctx);
 void backend_unwatch(struct backend *b, backend_event_cb *cb, void *ctx);

@@ -15,6 +15,7 @@
 
 #include "tun/tun.h"
 #include "util/compiler.h"
+#include "util/pktbuf.h"
 #include "util/log.h"
 #include "wg/bind_udp.h"
 #include "wg/device.h"
@@ -54,8 +55,81 @@ static void report_dead(struct engine *e, const char *why)
 static void tun_write(void *ctx, struct pktbuf *const *bufs, unsigned int n)
 {
 	struct engine *e = ctx;
+	struct pktbuf *keep[WG_DEVICE_BATCH];
+	unsigned int k = 0;
 
-	tun_write_batch(&e->tun, bufs, n);
+	if (!e->cfg.inbound) {
+		tun_write_batch(&e->tun, bufs, n);
+		return;
+	}
+	for (unsigned int i = 0; i < n; i++) {
+		if (!e->cfg.inbound(e->cfg.ctx, bufs[i]->data, bufs[i]->len))
+			keep[k++] = bufs[i];
+		if (k == WG_DEVICE_BATCH) {
+			tun_write_batch(&e->tun, keep, k);
+			k = 0;
+		}
+	}
+	if (k)
+		tun_write_batch(&e->tun, keep, k);
+}
+
+/* Hand TUN packets to the device, minus those the outbound tap consumes. */
+static void tun_input(struct engine *e, struct pktbuf **bufs, unsigned int n)
+{
+	struct pktbuf_pool *pool = wg_device_pool(e->dev);
+	unsigned int k = 0;
+
+	if (e->cfg.outbound) {
+		for (unsigned int i = 0; i < n; i++) {
+			if (e->cfg.outbound(e->cfg.ctx, bufs[i]->data, bufs[i]->len))
+				pktbuf_put(pool, bufs[i]);
+			else
+				bufs[k++] = bufs[i];
+		}
+		n = k;
+	}
+	if (n)
+		wg_device_tun_input(e->dev, bufs, n);
+}
+
+int engine_tun_inject(struct engine *e, const uint8_t *pkt, size_t len)
+{
+	struct pktbuf *b;
+
+	if (e->stopping)
+		return -ESHUTDOWN;
+	b = pktbuf_get(wg_device_pool(e->dev));
+	if (!b)
+		return -ENOBUFS;
+	if (len > b->size - pktbuf_headroom(b)) {
+		pktbuf_put(wg_device_pool(e->dev), b);
+		return -EMSGSIZE;
+	}
+	memcpy(b->data, pkt, len);
+	b->len = (uint32_t)len;
+	tun_write_batch(&e->tun, &b, 1);
+	pktbuf_put(wg_device_pool(e->dev), b);
+	return 0;
+}
+
+int engine_mesh_send(struct engine *e, const uint8_t *pkt, size_t len)
+{
+	struct pktbuf *b;
+
+	if (e->stopping)
+		return -ESHUTDOWN;
+	b = pktbuf_get(wg_device_pool(e->dev));
+	if (!b)
+		return -ENOBUFS;
+	if (len > b->size - pktbuf_headroom(b) - 64) {
+		pktbuf_put(wg_device_pool(e->dev), b);
+		return -EMSGSIZE;
+	}
+	memcpy(b->data, pkt, len);
+	b->len = (uint32_t)len;
+	wg_device_tun_input(e->dev, &b, 1);
+	return 0;
 }
 
 static const struct wg_tun_ops tun_ops = {
@@ -90,7 +164,7 @@ static void on_tun_readable(uv_poll_t *h, int status, int events)
 		}
 		if (n == 0)
 			return;
-		wg_device_tun_input(e->dev, e->bufs, (unsigned int)n);
+		tun_input(e, e->bufs, (unsigned int)n);
 		if (n < WG_DEVICE_BATCH)
 			return;
 	}

@@ -29,6 +29,15 @@ struct engine_config {
 	bool uapi_optional;
 	/* The interface or the UAPI socket went away: the owner should stop. */
 	void (*on_dead)(void *ctx, const char *why);
+	/*
+	 * Optional taps on the plaintext paths. Each sees one IP packet and
+	 * returns true if it consumed it (it must not keep the buffer):
+	 * outbound = read from the TUN, before the device routes it (MagicDNS
+	 * answers 100.100.100.100 here); inbound = decrypted, before the TUN
+	 * write (meshd's own pings catch their replies here).
+	 */
+	bool (*outbound)(void *ctx, const uint8_t *pkt, size_t len);
+	bool (*inbound)(void *ctx, const uint8_t *pkt, size_t len);
 	void *ctx;
 };
 
@@ -43,6 +52,15 @@ struct wg_device *engine_device(struct engine *e);
 const char *engine_ifname(const struct engine *e);
 int engine_ifindex(const struct engine *e);
 uint16_t engine_port(const struct engine *e);
+
+/**
+ * Write @len bytes of IP packet @pkt to the TUN as if it came from the mesh
+ * (for locally generated answers). Returns 0 or a negative errno.
+ */
+int engine_tun_inject(struct engine *e, const uint8_t *pkt, size_t len);
+
+/** Send @len bytes of IP packet @pkt into the mesh as if read from the TUN. */
+int engine_mesh_send(struct engine *e, const uint8_t *pkt, size_t len);
 
 /** Log one summary of the interface, socket and device counters. */
 void engine_log_stats(struct engine *e);

@@ -604,8 +604,7 @@ static int list_from_json(struct prefs *p, enum prefs_field f, const cJSON *arr,
 		((struct prefs_routes *)field_ptr(p, f))->n = 0;
 	else
 		((struct prefs_tags *)field_ptr(p, f))->n = 0;
-	cJSON_ArrayForEach(item, arr)
-	{
+	cJSON_ArrayForEach (item, arr) {
 		if (!cJSON_IsString(item) || !item->valuestring)
 			return fail(err, errlen, "\"%s\"[%d] must be a string, not %s",
 				    fields[f].name, i, type_name(item));
@@ -632,8 +631,7 @@ static int decode(struct prefs *p, struct prefs_mask *mask, bool *reset, const c
 
 	if (!cJSON_IsObject(obj))
 		return fail(err, errlen, "prefs must be a JSON object, not %s", type_name(obj));
-	cJSON_ArrayForEach(item, obj)
-	{
+	cJSON_ArrayForEach (item, obj) {
 		const char *key = item->string ? item->string : "";
 
 		if (reset && !strcmp(key, "reset")) {

@@ -395,8 +395,7 @@ static int read_node(struct reader *r, const cJSON *obj, struct state_node *n)
 		return bad(r, NULL, "node", "\"node\" must be an object or null, not %s",
 			   type_name(obj));
 	memset(n, 0, sizeof(*n));
-	cJSON_ArrayForEach(item, obj)
-	{
+	cJSON_ArrayForEach (item, obj) {
 		for (k = 0; k < sizeof(keys) / sizeof(keys[0]); k++) {
 			if (!strcmp(item->string, keys[k]))
 				break;
@@ -420,8 +419,7 @@ static int read_node(struct reader *r, const cJSON *obj, struct state_node *n)
 				return bad(r, "node", "addresses",
 					   "\"addresses\" must be an array, not %s",
 					   type_name(item));
-			cJSON_ArrayForEach(a, item)
-			{
+			cJSON_ArrayForEach (a, item) {
 				if (n->naddresses == STATE_ADDRS_MAX)
 					return bad(r, "node", "addresses", "more than %d addresses",
 						   STATE_ADDRS_MAX);
@@ -516,8 +514,7 @@ static int state_from_json(struct reader *r, const cJSON *root, struct state *st
 
 	if (!cJSON_IsObject(root))
 		return bad(r, NULL, NULL, "the document is %s, not an object", type_name(root));
-	cJSON_ArrayForEach(item, root)
-	{
+	cJSON_ArrayForEach (item, root) {
 		for (k = 0; k < TOP_COUNT; k++) {
 			if (!strcmp(item->string, top_keys[k]))
 				break;

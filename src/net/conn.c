@@ -27,6 +27,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <sys/socket.h>
 #include <limits.h>
 #include <netinet/in.h>
 #include <stdio.h>
@@ -43,7 +44,14 @@ enum conn_limits {
 };
 
 struct net_conn {
-	uv_tcp_t tcp;
+	/* A TCP connection, or an accepted Unix-socket one (local API). */
+	union {
+		uv_tcp_t t;
+		uv_pipe_t p;
+	} tcp;
+	bool is_unix;
+	uid_t peer_uid; /* Unix sockets: SO_PEERCRED; else (uid_t)-1 */
+	pid_t peer_pid;
 	uv_timer_t timer;
 	uv_connect_t connect_req;
 	uv_shutdown_t shutdown_req;
@@ -429,16 +437,22 @@ static void format_peer(struct net_conn *c, const struct sockaddr *sa)
 	}
 }
 
-static struct net_conn *conn_alloc(uv_loop_t *loop)
+static struct net_conn *conn_alloc(uv_loop_t *loop, bool is_unix)
 {
 	struct net_conn *c = calloc(1, sizeof(*c));
 
 	if (!c)
 		return NULL;
 	/* Neither init can fail on Linux: the socket is created by accept/connect. */
-	uv_tcp_init(loop, &c->tcp);
+	if (is_unix)
+		uv_pipe_init(loop, &c->tcp.p, 0);
+	else
+		uv_tcp_init(loop, &c->tcp.t);
+	c->is_unix = is_unix;
+	c->peer_uid = (uid_t)-1;
+	c->peer_pid = -1;
 	uv_timer_init(loop, &c->timer);
-	c->tcp.data = c;
+	c->tcp.t.data = c;
 	c->timer.data = c;
 	snprintf(c->peer, sizeof(c->peer), "?");
 	return c;
@@ -446,10 +460,12 @@ static struct net_conn *conn_alloc(uv_loop_t *loop)
 
 static void conn_tune(struct net_conn *c)
 {
+	if (c->is_unix)
+		return;
 	/* Requests and frames are small and latency matters more than packet count. */
-	uv_tcp_nodelay(&c->tcp, 1);
+	uv_tcp_nodelay(&c->tcp.t, 1);
 	/* Long-poll streams can sit idle for minutes: let the kernel find dead peers. */
-	uv_tcp_keepalive(&c->tcp, 1, CONN_KEEPALIVE_S);
+	uv_tcp_keepalive(&c->tcp.t, 1, CONN_KEEPALIVE_S);
 }
 
 int net_conn_accept(struct net_conn **out, uv_stream_t *server, struct tls_config *tls)
@@ -460,7 +476,7 @@ int net_conn_accept(struct net_conn **out, uv_stream_t *server, struct tls_confi
 	int ret;
 
 	*out = NULL;
-	c = conn_alloc(server->loop);
+	c = conn_alloc(server->loop, server->type == UV_NAMED_PIPE);
 	if (!c)
 		return -ENOMEM;
 	ret = uv_accept(server, (uv_stream_t *)&c->tcp);
@@ -472,8 +488,22 @@ int net_conn_accept(struct net_conn **out, uv_stream_t *server, struct tls_confi
 			goto err_close;
 	}
 	c->connected = true;
-	if (uv_tcp_getpeername(&c->tcp, (struct sockaddr *)&ss, &len) == 0)
+	if (c->is_unix) {
+		struct ucred cred;
+		socklen_t clen = sizeof(cred);
+		uv_os_fd_t fd;
+
+		/* Who is calling: the local API authorises on this, never on the path. */
+		if (!uv_fileno((uv_handle_t *)&c->tcp, &fd) &&
+		    !getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &clen)) {
+			c->peer_uid = cred.uid;
+			c->peer_pid = cred.pid;
+		}
+		snprintf(c->peer, sizeof(c->peer), "unix:pid=%ld,uid=%ld", (long)c->peer_pid,
+			 (long)c->peer_uid);
+	} else if (uv_tcp_getpeername(&c->tcp.t, (struct sockaddr *)&ss, &len) == 0) {
 		format_peer(c, (struct sockaddr *)&ss);
+	}
 	conn_tune(c);
 	*out = c;
 	return 0;
@@ -518,7 +548,7 @@ int net_conn_connect(struct net_conn **out, uv_loop_t *loop, const struct sockad
 	int ret;
 
 	*out = NULL;
-	c = conn_alloc(loop);
+	c = conn_alloc(loop, false);
 	if (!c)
 		return -ENOMEM;
 	format_peer(c, addr);
@@ -529,7 +559,7 @@ int net_conn_connect(struct net_conn **out, uv_loop_t *loop, const struct sockad
 	}
 	c->connect_cb = cb;
 	c->connect_arg = arg;
-	ret = uv_tcp_connect(&c->connect_req, &c->tcp, addr, on_connect);
+	ret = uv_tcp_connect(&c->connect_req, &c->tcp.t, addr, on_connect);
 	if (ret < 0)
 		goto err_close;
 	c->connecting = true;
@@ -675,6 +705,11 @@ const char *net_conn_strerror(const struct net_conn *c)
 	return "";
 }
 
+uid_t net_conn_peer_uid(const struct net_conn *c)
+{
+	return c->peer_uid;
+}
+
 const char *net_conn_peer(struct net_conn *c)
 {
 	return c->peer;
@@ -682,5 +717,5 @@ const char *net_conn_peer(struct net_conn *c)
 
 uv_loop_t *net_conn_loop(const struct net_conn *c)
 {
-	return c->tcp.loop;
+	return c->tcp.t.loop;
 }

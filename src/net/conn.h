@@ -86,6 +86,9 @@ void net_conn_close(struct net_conn *c, net_conn_close_cb *cb, void *arg);
 const char *net_conn_strerror(const struct net_conn *c);
 
 /** The peer as "IP:PORT" ("[IPV6]:PORT"), or "?" if unknown. */
+/** The peer's uid for an accepted Unix-socket connection (SO_PEERCRED), else (uid_t)-1. */
+uid_t net_conn_peer_uid(const struct net_conn *c);
+
 const char *net_conn_peer(struct net_conn *c);
 
 /** The loop @c runs on. */

@@ -26,6 +26,10 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <sys/socket.h>
+#include <unistd.h>
+#include <sys/un.h>
+#include <sys/stat.h>
 #include <http_parser.h>
 #include <limits.h>
 #include <stdio.h>
@@ -39,10 +43,11 @@ enum server_defaults {
 	DEF_HEADER_TIMEOUT_MS = 10 * 1000,
 	DEF_BODY_TIMEOUT_MS = 30 * 1000,
 	DEF_IDLE_TIMEOUT_MS = 60 * 1000,
-	DEF_MAX_CONNECTIONS = 10000,
+	DEF_MAX_CONNECTIONS = 50000,
 	DEF_MAX_WRITE_QUEUE = 4 * 1024 * 1024,
 	LISTEN_BACKLOG = 1024,
-	KEEP_BODY_CAP = 64 * 1024, /* free larger body buffers between requests */
+	ACCEPT_WARN_INTERVAL_MS = 10 * 1000, /* EMFILE comes in bursts: say it once */
+	KEEP_BODY_CAP = 64 * 1024,	     /* free larger body buffers between requests */
 	METHOD_LEN = 16,
 };
 
@@ -56,10 +61,14 @@ struct route {
 };
 
 struct listener {
-	uv_tcp_t tcp;
+	union {
+		uv_tcp_t t;
+		uv_pipe_t p;
+	} tcp;
 	struct http_server *srv;
 	struct tls_config *tls;
 	struct listener *next;
+	char *unix_path; /* a Unix socket to remove when the listener closes */
 };
 
 static const char component[] = "http";
@@ -380,6 +389,7 @@ static void dispatch(struct http_conn *sc)
 	req->body = net_buf_len(&sc->body) ? net_buf_head(&sc->body) : NULL;
 	req->body_len = net_buf_len(&sc->body);
 	req->peer = net_conn_peer(sc->nc);
+	req->peer_uid = net_conn_peer_uid(sc->nc);
 	req->http_major = sc->parser.http_major;
 	req->http_minor = sc->parser.http_minor;
 	req->upgrade = sc->parser.upgrade;
@@ -532,13 +542,15 @@ static void on_connection(uv_stream_t *server, int status)
 	struct net_conn *nc;
 	int ret;
 
+	if (status >= 0)
+		status = net_conn_accept(&nc, server, l->tls);
 	if (status < 0) {
-		log_warn(component, "accept failed: %s", uv_strerror(status));
-		return;
-	}
-	ret = net_conn_accept(&nc, server, l->tls);
-	if (ret < 0) {
-		log_warn(component, "accept failed: %s", uv_strerror(ret));
+		uint64_t now = uv_now(srv->loop);
+
+		if (!srv->accept_warned || now - srv->accept_warned >= ACCEPT_WARN_INTERVAL_MS) {
+			log_warn(component, "accept failed: %s", uv_strerror(status));
+			srv->accept_warned = now ? now : 1;
+		}
 		return;
 	}
 	if (srv->closing || srv->nconns >= srv->cfg.max_connections) {
@@ -628,6 +640,10 @@ static void on_listener_closed(uv_handle_t *h)
 	struct listener *l = container_of((uv_tcp_t *)h, struct listener, tcp);
 	struct http_server *srv = l->srv;
 
+	if (l->unix_path) {
+		unlink(l->unix_path);
+		free(l->unix_path);
+	}
 	free(l);
 	if (--srv->pending == 0)
 		server_release(srv);
@@ -671,8 +687,8 @@ int http_server_listen(struct http_server *srv, const char *endpoint, struct tls
 		return -ENOMEM;
 	l->srv = srv;
 	l->tls = tls;
-	uv_tcp_init(srv->loop, &l->tcp);
-	ret = uv_tcp_bind(&l->tcp, (const struct sockaddr *)&ss,
+	uv_tcp_init(srv->loop, &l->tcp.t);
+	ret = uv_tcp_bind(&l->tcp.t, (const struct sockaddr *)&ss,
 			  ep.addr.family == IP_FAMILY_V6 ? UV_TCP_IPV6ONLY : 0);
 	if (!ret)
 		ret = uv_listen((uv_stream_t *)&l->tcp, LISTEN_BACKLOG, on_connection);
@@ -684,12 +700,67 @@ int http_server_listen(struct http_server *srv, const char *endpoint, struct tls
 	}
 	if (port) {
 		len = sizeof(ss);
-		if (uv_tcp_getsockname(&l->tcp, (struct sockaddr *)&ss, &len) == 0)
+		if (uv_tcp_getsockname(&l->tcp.t, (struct sockaddr *)&ss, &len) == 0)
 			*port = ss.ss_family == AF_INET
 					? ntohs(((struct sockaddr_in *)&ss)->sin_port)
 					: ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
 	}
 	srv->pending++;
+	l->next = srv->listeners;
+	srv->listeners = l;
+	return 0;
+}
+
+/* A socket file at @path: -EADDRINUSE if something answers there, else removed. */
+static int remove_stale_socket(const char *path)
+{
+	struct sockaddr_un sun = {.sun_family = AF_UNIX};
+	struct stat st;
+	int fd, ret;
+
+	if (lstat(path, &st))
+		return errno == ENOENT ? 0 : -errno;
+	if (!S_ISSOCK(st.st_mode))
+		return -EEXIST; /* never remove something that is not a socket */
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", path);
+	ret = connect(fd, (struct sockaddr *)&sun, sizeof(sun));
+	close(fd);
+	if (!ret)
+		return -EADDRINUSE;
+	return unlink(path) && errno != ENOENT ? -errno : 0;
+}
+
+int http_server_listen_unix(struct http_server *srv, const char *path, unsigned int mode)
+{
+	struct listener *l;
+	int ret;
+
+	if (srv->closing || strlen(path) >= sizeof(((struct sockaddr_un *)0)->sun_path))
+		return -EINVAL;
+	ret = remove_stale_socket(path);
+	if (ret)
+		return ret;
+	l = calloc(1, sizeof(*l));
+	if (!l)
+		return -ENOMEM;
+	l->srv = srv;
+	uv_pipe_init(srv->loop, &l->tcp.p, 0);
+	ret = uv_pipe_bind(&l->tcp.p, path);
+	if (!ret) {
+		l->unix_path = strdup(path);
+		if (!l->unix_path || chmod(path, (mode_t)mode))
+			ret = l->unix_path ? -errno : -ENOMEM;
+	}
+	if (!ret)
+		ret = uv_listen((uv_stream_t *)&l->tcp, LISTEN_BACKLOG, on_connection);
+	srv->pending++;
+	if (ret < 0) {
+		uv_close((uv_handle_t *)&l->tcp, on_listener_closed);
+		return ret;
+	}
 	l->next = srv->listeners;
 	srv->listeners = l;
 	return 0;

@@ -22,6 +22,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
+
 #include <uv.h>
 
 #include "net/http.h"
@@ -38,7 +40,7 @@ struct http_server_config {
 	unsigned int header_timeout_ms; /* connect or first byte to end of head: 10 s */
 	unsigned int body_timeout_ms;	/* end of head to end of body: 30 s */
 	unsigned int idle_timeout_ms;	/* keep-alive wait for the next request: 60 s */
-	unsigned int max_connections;	/* more are accepted and closed at once: 10000 */
+	unsigned int max_connections;	/* more are accepted and closed at once: 50000 */
 	size_t max_write_queue;		/* a stream write fails with -ENOBUFS past this: 4 MiB */
 };
 
@@ -50,7 +52,8 @@ struct http_request {
 	size_t nheaders;
 	const uint8_t *body; /* NULL when empty */
 	size_t body_len;
-	const char *peer; /* "IP:PORT" of the client */
+	const char *peer; /* "IP:PORT" of the client, or "unix:pid=P,uid=U" */
+	uid_t peer_uid;	  /* the client's uid on a Unix socket (SO_PEERCRED), else (uid_t)-1 */
 	unsigned short http_major, http_minor;
 	bool upgrade; /* the client asked to switch protocols (Upgrade + Connection: upgrade) */
 	bool tls;     /* arrived on a TLS listener */
@@ -90,6 +93,14 @@ int http_server_listen(struct http_server *srv, const char *endpoint, struct tls
  * @path to @cb. Exact routes are tried before prefix routes. Requests with no
  * route get 404, or 405 when only the method differs.
  */
+/**
+ * Listen on the Unix stream socket @path with file mode @mode. A stale
+ * socket file (nobody answers) is replaced; a live one is -EADDRINUSE;
+ * anything else at @path is -EEXIST. The file is removed when the server
+ * closes. Requests carry the caller's uid (http_request.peer_uid).
+ */
+int http_server_listen_unix(struct http_server *srv, const char *path, unsigned int mode);
+
 int http_server_route(struct http_server *srv, const char *method, const char *path,
 		      enum http_match match, http_handler_cb *cb, void *arg);
 

@@ -73,6 +73,7 @@ struct http_server {
 	uv_timer_t close_timer; /* makes the close callback always come from the loop */
 	int pending;		/* listeners + close_timer still to close */
 	bool closing;
+	uint64_t accept_warned; /* loop time of the last accept warning */
 	http_server_closed_cb *closed_cb;
 	void *closed_arg;
 };
