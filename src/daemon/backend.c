@@ -338,9 +338,117 @@ static void engine_dead(void *ctx, const char *why);
 static bool engine_inbound(void *ctx, const uint8_t *pkt, size_t len);
 static void ping_end(struct ping_session *p, bool notify);
 
+/* ---- routes: which prefixes go into the tunnel ---- */
+
+static bool is_own_address(const struct ctl_node *n, const struct ip_prefix *p)
+{
+	for (size_t i = 0; i < n->naddresses; i++)
+		if (ip_prefix_equal(&n->addresses[i], p))
+			return true;
+	return false;
+}
+
+static bool offers_exit(const struct ctl_node *n)
+{
+	for (size_t i = 0; i < n->nallowed_ips; i++)
+		if (n->allowed_ips[i].bits == 0)
+			return true;
+	return false;
+}
+
+/* The peer chosen with --exit-node (by name or mesh IP), if it offers to be one. */
+static const struct ctl_node *exit_node(const struct backend *b)
+{
+	const char *want = b->st->prefs.exit_node;
+	const struct ctl_node *n;
+	struct ip_addr a;
+
+	if (!want[0])
+		return NULL;
+	n = ip_addr_parse(&a, want, NULL) ? netmap_peer_by_name(&b->nm, want)
+					  : netmap_peer_by_addr(&b->nm, &a);
+	return n && offers_exit(n) ? n : NULL;
+}
+
+/*
+ * Whether @p, one of peer @n's allowed IPs, is routed to it: its own
+ * addresses always; subnet routes with --accept-routes; the default routes
+ * only for the chosen exit node (every prefix belongs to one peer).
+ */
+static bool route_wanted(const struct backend *b, const struct ctl_node *n,
+			 const struct ip_prefix *p)
+{
+	if (is_own_address(n, p))
+		return true;
+	if (p->bits == 0)
+		return exit_node(b) == n;
+	return b->st->prefs.accept_routes;
+}
+
+struct route_list {
+	struct ip_prefix *v;
+	size_t n, cap;
+	const struct backend *b;
+};
+
+static void route_push(struct route_list *l, const struct ip_prefix *p)
+{
+	if (l->n == l->cap) {
+		size_t cap = l->cap ? l->cap * 2 : 16;
+		struct ip_prefix *v = realloc(l->v, cap * sizeof(*v));
+
+		if (!v)
+			return;
+		l->v = v;
+		l->cap = cap;
+	}
+	l->v[l->n++] = *p;
+}
+
+static void collect_routes(const struct ctl_node *n, void *arg)
+{
+	struct route_list *l = arg;
+
+	for (size_t i = 0; i < n->nallowed_ips; i++)
+		if (!is_own_address(n, &n->allowed_ips[i]) &&
+		    route_wanted(l->b, n, &n->allowed_ips[i]))
+			route_push(l, &n->allowed_ips[i]);
+}
+
+/* With an exit node and LAN access: the directly attached subnets stay off the mesh. */
+static void collect_lan_routes(struct backend *b, struct route_list *l)
+{
+	struct ifaddrs *ifa, *i;
+
+	if (getifaddrs(&ifa))
+		return;
+	for (i = ifa; i; i = i->ifa_next) {
+		struct ip_endpoint ep, mask;
+		struct ip_prefix p;
+		unsigned bits = 0;
+
+		if (!i->ifa_addr || !i->ifa_netmask || !(i->ifa_flags & IFF_UP) ||
+		    (i->ifa_flags & IFF_LOOPBACK) || !strcmp(i->ifa_name, b->tun_name))
+			continue;
+		if (ip_endpoint_from_sockaddr(&ep, i->ifa_addr) ||
+		    ip_endpoint_from_sockaddr(&mask, i->ifa_netmask) ||
+		    mask.addr.family != ep.addr.family)
+			continue;
+		for (size_t k = 0; k < (ep.addr.family == IP_FAMILY_V4 ? 4u : 16u); k++)
+			bits += (unsigned)__builtin_popcount(mask.addr.bytes[k]);
+		p.addr = ep.addr;
+		p.bits = (uint8_t)bits;
+		ip_prefix_mask(&p);
+		route_push(l, &p);
+	}
+	freeifaddrs(ifa);
+}
+
 static void apply_router(struct backend *b)
 {
-	struct ip_prefix addrs[CTL_MAX_ADDRESSES], routes[2];
+	struct ip_prefix addrs[CTL_MAX_ADDRESSES];
+	struct route_list routes = {.b = b}, local = {.b = b};
+	const struct prefs *pr = &b->st->prefs;
 	struct router_config rc = {.mtu = 0};
 	size_t n = 0;
 	int ret;
@@ -357,15 +465,26 @@ static void apply_router(struct backend *b)
 			n++;
 		}
 	}
-	routes[0] = b->router.ids.mesh_v4;
-	routes[1] = b->router.ids.mesh_v6;
+	route_push(&routes, &b->router.ids.mesh_v4);
+	route_push(&routes, &b->router.ids.mesh_v6);
+	netmap_for_each_peer(&b->nm, collect_routes, &routes);
+	if (exit_node(b) && pr->exit_node_allow_lan_access)
+		collect_lan_routes(b, &local);
 	rc.addrs = addrs;
 	rc.n_addrs = n;
-	rc.routes = routes;
-	rc.n_routes = 2;
+	rc.routes = routes.v;
+	rc.n_routes = routes.n;
+	rc.local_routes = local.v;
+	rc.n_local_routes = local.n;
+	/* A subnet router or exit node forwards (and by default masquerades) for the mesh. */
+	rc.forwarding = pr->advertise_routes.n || pr->advertise_exit_node;
+	rc.firewall = rc.forwarding;
+	rc.snat = rc.forwarding && pr->snat_subnet_routes;
 	ret = router_apply(&b->router, &rc);
-	if (ret)
+	if (ret < 0)
 		log_error("backend", "cannot configure %s: %s", b->tun_name, strerror(-ret));
+	free(routes.v);
+	free(local.v);
 }
 
 static int start_engine(struct backend *b, char *err, size_t errlen)
@@ -454,12 +573,31 @@ static void set_peer_endpoint(struct wg_peer *peer, const struct ctl_node *n)
 	wg_peer_set_endpoint(peer, &n->endpoints[0]);
 }
 
-static void peer_configure(struct wg_peer *peer, const struct ctl_node *n)
+static void peer_configure(struct backend *b, struct wg_peer *peer, const struct ctl_node *n)
 {
 	wg_peer_clear_allowed_ips(peer);
 	for (size_t i = 0; i < n->nallowed_ips; i++)
-		wg_peer_add_allowed_ip(peer, &n->allowed_ips[i]);
+		if (route_wanted(b, n, &n->allowed_ips[i]))
+			wg_peer_add_allowed_ip(peer, &n->allowed_ips[i]);
 	set_peer_endpoint(peer, n);
+}
+
+/* After a prefs or netmap change that moves routes: every peer, then the OS. */
+static void reconfigure_peers(const struct ctl_node *n, void *arg)
+{
+	struct backend *b = arg;
+	struct wg_peer *peer = wg_device_peer_lookup(engine_device(b->engine), n->node_key);
+
+	if (peer)
+		peer_configure(b, peer, n);
+}
+
+static void reconfigure(struct backend *b)
+{
+	if (!b->engine)
+		return;
+	netmap_for_each_peer(&b->nm, reconfigure_peers, b);
+	apply_router(b);
 }
 
 static void nm_peer_added(void *ctx, const struct ctl_node *n)
@@ -475,7 +613,7 @@ static void nm_peer_added(void *ctx, const struct ctl_node *n)
 		log_warn("backend", "cannot add peer %s: %s", n->name, strerror(-ret));
 		return;
 	}
-	peer_configure(peer, n);
+	peer_configure(b, peer, n);
 	log_debug("backend", "peer added name=%s", n->name);
 }
 
@@ -506,7 +644,7 @@ static void nm_peer_changed(void *ctx, const struct ctl_node *old, const struct 
 	}
 	peer = wg_device_peer_lookup(engine_device(b->engine), n->node_key);
 	if (peer)
-		peer_configure(peer, n);
+		peer_configure(b, peer, n);
 }
 
 static void nm_self_changed(void *ctx, const struct ctl_node *self)
@@ -553,6 +691,8 @@ static void on_map_frame(void *ctx, struct ctl_map_response *frame)
 		set_state(b, BACKEND_NEEDS_LOGIN);
 		return;
 	}
+	/* Accepted subnet routes follow the peers; the router applies only differences. */
+	apply_router(b);
 	if (b->nm.has_full_map && b->state == BACKEND_STARTING)
 		set_state(b, BACKEND_RUNNING);
 }
@@ -775,15 +915,27 @@ const struct prefs *backend_prefs(const struct backend *b)
 static int merge_prefs(struct backend *b, const struct prefs *p, const struct prefs_mask *mask,
 		       bool reset, char *err, size_t errlen)
 {
-	struct prefs merged = b->st->prefs;
+	struct prefs merged = b->st->prefs, old = b->st->prefs;
 	enum prefs_field bad;
+	char msg[256];
 	int ret;
 
 	prefs_apply(&merged, p, mask, reset);
-	ret = prefs_validate(&merged, &bad, err, errlen);
-	if (ret)
+	ret = prefs_validate(&merged, &bad, msg, sizeof(msg));
+	if (ret) {
+		snprintf(err, errlen, "%s: %s", prefs_field_name(bad), msg);
 		return ret;
+	}
 	b->st->prefs = merged;
+	/* An exit node must be a peer that offers to be one (checked once we know the peers). */
+	if (merged.exit_node[0] && b->nm.has_full_map && !exit_node(b)) {
+		snprintf(err, errlen,
+			 "exit node %s is not a peer offering to be an exit node "
+			 "(see meshctl status)",
+			 merged.exit_node);
+		b->st->prefs = old;
+		return -EINVAL;
+	}
 	return 0;
 }
 
@@ -810,6 +962,7 @@ int backend_up(struct backend *b, const struct prefs *p, const struct prefs_mask
 	}
 	save(b);
 	if (b->st->has_node) {
+		reconfigure(b);
 		if (!b->engine)
 			begin_running(b);
 		else if (b->state == BACKEND_RUNNING)
@@ -838,6 +991,7 @@ int backend_set_prefs(struct backend *b, const struct prefs *p, const struct pre
 	if (ret)
 		return ret;
 	save(b);
+	reconfigure(b);
 	/* Advertised routes and tags travel in the hostinfo of the map request. */
 	if (b->engine && b->ctl)
 		start_map(b);

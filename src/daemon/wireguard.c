@@ -15,134 +15,37 @@
 
 #include "daemon/wireguard.h"
 #include "mesh/version.h"
+#include "daemon/engine.h"
 #include "tun/tun.h"
-#include "util/compiler.h"
 #include "util/log.h"
-#include "wg/bind_udp.h"
-#include "wg/device.h"
-#include "wg/uapi_server.h"
-
-enum {
-	TUN_BATCHES_PER_WAKEUP = 8, /* then let the socket and timers run */
-};
 
 static const char socket_dir[] = "/var/run/wireguard";
 
-struct engine {
+struct wireguard {
 	uv_loop_t loop;
-	struct tun_device tun;
-	uv_poll_t tun_poll;
-	bool tun_polling;
-	struct wg_bind_udp bind;
-	struct wg_device *dev;
-	struct uapi_server *uapi;
+	struct engine *engine;
 	uv_signal_t sigint, sigterm;
 	bool signals;
-	bool running; /* started completely */
 	bool stopping;
-	struct pktbuf *bufs[WG_DEVICE_BATCH];
 };
 
-/* One summary at exit: where packets went and where they were dropped. */
-static void log_stats(struct engine *e)
+static void stop(struct wireguard *w, const char *why)
 {
-	const struct wg_bind_udp_stats *u = &e->bind.stats;
-	const struct tun_stats *t = &e->tun.stats;
-	struct wg_device_stats d;
-
-	wg_device_get_stats(e->dev, &d);
-	log_info("wireguard",
-		 "tun rx=%llu tx=%llu tx_errors=%llu rx_truncated=%llu; udp rx=%llu tx=%llu "
-		 "tx_dropped_full=%llu tx_errors=%llu rx_nobuf=%llu rx_truncated=%llu",
-		 (unsigned long long)t->rx_packets, (unsigned long long)t->tx_packets,
-		 (unsigned long long)t->tx_errors, (unsigned long long)t->rx_truncated,
-		 (unsigned long long)u->rx_packets, (unsigned long long)u->tx_packets,
-		 (unsigned long long)u->tx_dropped_full, (unsigned long long)u->tx_errors,
-		 (unsigned long long)u->rx_nobuf, (unsigned long long)u->rx_truncated);
-	log_info("wireguard",
-		 "drops malformed=%llu mac=%llu handshake=%llu ratelimited=%llu no_keypair=%llu "
-		 "decrypt=%llu replay=%llu allowed_ips=%llu no_peer=%llu no_endpoint=%llu "
-		 "staged=%llu nobuf=%llu cookie_replies=%llu",
-		 (unsigned long long)d.drop_malformed, (unsigned long long)d.drop_mac,
-		 (unsigned long long)d.drop_handshake, (unsigned long long)d.drop_ratelimited,
-		 (unsigned long long)d.drop_no_keypair, (unsigned long long)d.drop_decrypt,
-		 (unsigned long long)d.drop_replay, (unsigned long long)d.drop_allowed_ips,
-		 (unsigned long long)d.drop_no_peer, (unsigned long long)d.drop_no_endpoint,
-		 (unsigned long long)d.drop_staged, (unsigned long long)d.drop_nobuf,
-		 (unsigned long long)d.cookie_replies_sent);
-}
-
-static void stop(struct engine *e, const char *why)
-{
-	if (e->stopping)
+	if (w->stopping)
 		return;
-	e->stopping = true;
-	if (e->running)
-		log_info("wireguard", "shutting down iface=%s reason=%s", e->tun.name, why);
-	if (e->tun_polling)
-		uv_close((uv_handle_t *)&e->tun_poll, NULL);
-	e->tun_polling = false;
-	if (e->uapi)
-		uapi_server_stop(e->uapi);
-	e->uapi = NULL;
-	if (e->signals) {
-		uv_close((uv_handle_t *)&e->sigint, NULL);
-		uv_close((uv_handle_t *)&e->sigterm, NULL);
+	w->stopping = true;
+	if (w->engine) {
+		log_info("wireguard", "shutting down iface=%s reason=%s", engine_ifname(w->engine),
+			 why);
+		engine_log_stats(w->engine);
+		engine_stop(w->engine);
+		w->engine = NULL;
 	}
-	e->signals = false;
-	if (e->running)
-		log_stats(e);
-	/* The socket first: nothing may reach the device once it is being destroyed. */
-	wg_bind_udp_close(&e->bind);
-	if (e->dev)
-		wg_device_destroy(e->dev);
-	e->dev = NULL;
-}
-
-static void tun_write(void *ctx, struct pktbuf *const *bufs, unsigned int n)
-{
-	struct engine *e = ctx;
-
-	tun_write_batch(&e->tun, bufs, n);
-}
-
-static const struct wg_tun_ops tun_ops = {
-	.write = tun_write,
-};
-
-static void net_input(void *ctx, struct pktbuf **bufs, unsigned int n)
-{
-	struct engine *e = ctx;
-
-	wg_device_net_input(e->dev, bufs, n);
-}
-
-static void on_tun_readable(uv_poll_t *h, int status, int events)
-{
-	struct engine *e = container_of(h, struct engine, tun_poll);
-
-	(void)events;
-	if (status < 0) {
-		/* POLLERR on a TUN fd: the interface was deleted under us. */
-		stop(e, "interface removed");
-		return;
+	if (w->signals) {
+		uv_close((uv_handle_t *)&w->sigint, NULL);
+		uv_close((uv_handle_t *)&w->sigterm, NULL);
 	}
-	for (unsigned int round = 0; round < TUN_BATCHES_PER_WAKEUP && !e->stopping; round++) {
-		int n = tun_read_batch(&e->tun, wg_device_pool(e->dev), e->bufs, WG_DEVICE_BATCH);
-
-		if (n < 0) {
-			if (n == -EBADFD || !tun_is_alive(&e->tun))
-				stop(e, "interface removed");
-			else
-				log_warn("wireguard", "tun read failed err=%s", strerror(-n));
-			return;
-		}
-		if (n == 0)
-			return;
-		wg_device_tun_input(e->dev, e->bufs, (unsigned int)n);
-		if (n < WG_DEVICE_BATCH)
-			return;
-	}
+	w->signals = false;
 }
 
 static void on_signal(uv_signal_t *h, int signum)
@@ -150,9 +53,9 @@ static void on_signal(uv_signal_t *h, int signum)
 	stop(h->data, signum == SIGINT ? "SIGINT" : "SIGTERM");
 }
 
-static void on_socket_gone(void *ctx)
+static void on_engine_dead(void *ctx, const char *why)
 {
-	stop(ctx, "socket removed");
+	stop(ctx, why);
 }
 
 static void usage(FILE *f)
@@ -205,74 +108,38 @@ static int parse_args(int argc, char **argv, const char **iface)
 	return 0;
 }
 
-static int engine_start(struct engine *e, const char *iface)
+static int start(struct wireguard *w, const char *iface)
 {
-	struct uapi_server_config cfg = {
-		.dir = socket_dir,
-		.iface = iface,
-		.on_gone = on_socket_gone,
-		.ctx = e,
+	struct engine_config cfg = {
+		.ifname = iface,
+		.port = 0, /* like wireguard-go: random until `wg set ... listen-port` */
+		.uapi = true,
+		.on_dead = on_engine_dead,
+		.ctx = w,
 	};
-	struct wg_bind_udp_sink sink;
+	char err[512];
 	int ret;
 
-	ret = tun_open(&e->tun, iface, TUN_DEFAULT_MTU);
+	ret = engine_start(&w->engine, &w->loop, &cfg, err, sizeof(err));
 	if (ret) {
-		log_error("wireguard", "cannot create TUN interface iface=%s err=%s", iface,
-			  ret == -EEXIST  ? "exists and is not a TUN device"
-			  : ret == -EBUSY ? "in use by another process"
-					  : strerror(-ret));
+		w->engine = NULL;
+		log_error("wireguard", "%s", err);
 		return ret;
 	}
-	wg_bind_udp_init(&e->bind, &e->loop);
-	ret = wg_device_create(&e->dev, &e->loop, &wg_bind_udp_ops, &e->bind, &tun_ops, e);
-	if (ret) {
-		log_error("wireguard", "cannot create device err=%s", strerror(-ret));
-		return ret;
-	}
-	wg_device_set_mtu(e->dev, e->tun.mtu);
-	sink = (struct wg_bind_udp_sink){
-		.input = net_input, .ctx = e, .pool = wg_device_pool(e->dev)};
-	wg_bind_udp_set_sink(&e->bind, &sink);
-	/* Like wireguard-go: a random port until `wg set ... listen-port` picks one. */
-	ret = wg_device_set_listen_port(e->dev, 0);
-	if (ret) {
-		log_error("wireguard", "cannot open UDP socket err=%s", strerror(-ret));
-		return ret;
-	}
-	wg_device_set_up(e->dev, true);
-
-	ret = uapi_server_start(&e->uapi, &e->loop, e->dev, &cfg);
-	if (ret) {
-		log_error("wireguard", "cannot serve UAPI path=%s/%s.sock err=%s", socket_dir,
-			  iface, ret == -EADDRINUSE ? "in use by another process" : strerror(-ret));
-		return ret;
-	}
-
-	ret = uv_poll_init(&e->loop, &e->tun_poll, e->tun.fd);
-	if (ret)
-		return ret;
-	e->tun_polling = true;
-	ret = uv_poll_start(&e->tun_poll, UV_READABLE, on_tun_readable);
-	if (ret)
-		return ret;
-
-	uv_signal_init(&e->loop, &e->sigint);
-	uv_signal_init(&e->loop, &e->sigterm);
-	e->sigint.data = e->sigterm.data = e;
-	e->signals = true;
-	uv_signal_start(&e->sigint, on_signal, SIGINT);
-	uv_signal_start(&e->sigterm, on_signal, SIGTERM);
-
-	e->running = true;
-	log_info("wireguard", "started iface=%s mtu=%u port=%u version=%s", e->tun.name, e->tun.mtu,
-		 wg_device_get_listen_port(e->dev), MESH_VERSION);
+	uv_signal_init(&w->loop, &w->sigint);
+	uv_signal_init(&w->loop, &w->sigterm);
+	w->sigint.data = w->sigterm.data = w;
+	w->signals = true;
+	uv_signal_start(&w->sigint, on_signal, SIGINT);
+	uv_signal_start(&w->sigterm, on_signal, SIGTERM);
+	log_info("wireguard", "started iface=%s port=%u version=%s", engine_ifname(w->engine),
+		 engine_port(w->engine), MESH_VERSION);
 	return 0;
 }
 
 int wireguard_main(int argc, char **argv)
 {
-	struct engine *e;
+	struct wireguard w = {0};
 	const char *iface;
 	int ret;
 
@@ -285,24 +152,14 @@ int wireguard_main(int argc, char **argv)
 	}
 	/* A `wg` that hangs up early must not kill us with SIGPIPE. */
 	signal(SIGPIPE, SIG_IGN);
-
-	e = calloc(1, sizeof(*e));
-	if (!e)
-		return 1;
-	e->tun.fd = -1;
-	uv_loop_init(&e->loop);
-
-	ret = engine_start(e, iface);
+	uv_loop_init(&w.loop);
+	ret = start(&w, iface);
 	if (ret)
-		stop(e, NULL);
-	else
-		uv_run(&e->loop, UV_RUN_DEFAULT);
-
-	/* stop() closed every handle; let libuv finish closing them, then drop the interface. */
-	uv_run(&e->loop, UV_RUN_DEFAULT);
-	tun_close(&e->tun);
-	if (uv_loop_close(&e->loop))
+		stop(&w, "start failed");
+	/* Until stop(): then again until every handle (and the interface) is gone. */
+	uv_run(&w.loop, UV_RUN_DEFAULT);
+	uv_run(&w.loop, UV_RUN_DEFAULT);
+	if (uv_loop_close(&w.loop))
 		log_warn("wireguard", "event loop closed with handles still open");
-	free(e);
 	return ret ? 1 : 0;
 }

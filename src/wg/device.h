@@ -43,9 +43,11 @@ enum wg_device_limits {
 /** How the device sends WireGuard messages to the network. */
 struct wg_net_ops {
 	/*
-	 * Send @n messages, each to its own bufs[i]->endpoint. Returns the
-	 * number handed to the network (errors are counted by the device).
-	 * Must not keep the buffers.
+	 * Send @n messages, each to its own bufs[i]->endpoint. bufs[i]->peer
+	 * is the struct wg_peer it is for (NULL for cookie replies, which go
+	 * to whoever sent the handshake). Returns the number handed to the
+	 * network (errors are counted by the device). Must not keep the
+	 * buffers.
 	 */
 	unsigned (*send)(void *ctx, struct pktbuf *const *bufs, unsigned n);
 	/* Optional: (re)bind to @port (0 = random); report the bound port. */

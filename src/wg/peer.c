@@ -199,6 +199,7 @@ void wg_peer_tx(struct wg_peer *peer, struct pktbuf *b, bool is_data, uint64_t n
 {
 	peer->tx_bytes += b->len;
 	b->endpoint = peer->endpoint;
+	b->peer = peer; /* an outside that routes by key (magicsock) needs the peer */
 	wg_timers_any_authenticated_packet_traversal(&peer->timers, now);
 	wg_timers_any_authenticated_packet_sent(&peer->timers);
 	if (is_data)

@@ -55,9 +55,9 @@ static struct ip_prefix pfx(const char *s)
 struct world {
 	struct policy_node nodes[MAX_NODES];
 	struct ip_addr addrs[MAX_NODES][2];
-	struct ip_prefix routes[MAX_NODES][3];
+	struct ip_prefix routes[MAX_NODES][4]; /* up to 2 subnet routes + 2 default routes */
 	const char *tags[MAX_NODES][2];
-	char names[MAX_NODES][8];
+	char names[MAX_NODES][24];
 	size_t n;
 };
 
