@@ -454,7 +454,9 @@ int localapi_start(struct localapi **out, uv_loop_t *loop, struct backend *b, co
 		if (ret)
 			goto err_close;
 	}
-	ret = http_server_listen_unix(api->srv, path, 0660);
+	/* World-connectable: every request is authorised by SO_PEERCRED below, so
+	 * anyone may read status but only root and the operator may change things. */
+	ret = http_server_listen_unix(api->srv, path, 0666);
 	if (ret) {
 		snprintf(err, errlen, "cannot listen on %s: %s", path,
 			 ret == -EADDRINUSE ? "another meshd is running there" : strerror(-ret));

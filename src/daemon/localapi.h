@@ -17,7 +17,8 @@ struct backend;
 
 /**
  * Listen on @path (its directory is created 0755; a stale socket is
- * replaced, a live one is an error), mode 0660. @operator_uid is (uid_t)-1
+ * replaced, a live one is an error), mode 0666: requests are authorised by
+ * the caller's uid, not by file permissions. @operator_uid is (uid_t)-1
  * for none. Returns 0 or a negative errno with @err.
  */
 int localapi_start(struct localapi **out, uv_loop_t *loop, struct backend *b, const char *path,
