@@ -36,7 +36,7 @@ packages=(
 	libhttp-parser-dev libmnl-dev libnftables-dev libcmocka-dev
 	clang libclang-rt-14-dev
 	iproute2 iputils-ping iptables nftables conntrack procps psmisc kmod util-linux
-	wireguard-go wireguard-tools iperf3 dnsutils stun-client
+	wireguard-go wireguard-tools iperf3 dnsutils dnsmasq-base stun-client
 	openssh-server openssh-client socat netcat-openbsd curl openssl python3
 )
 
