@@ -27,6 +27,7 @@
 
 #include "control/client.h"
 #include "crypto/keys.h"
+#include "daemon/dnshost.h"
 #include "daemon/engine.h"
 #include "daemon/icmp.h"
 #include "daemon/netmap.h"
@@ -85,6 +86,7 @@ struct backend {
 	uint8_t node_public[KEY_LEN];
 
 	struct engine *engine;
+	struct dnshost *dns; /* exists with the engine */
 	struct router router;
 	bool router_open;
 	struct netmap nm;
@@ -336,6 +338,7 @@ static int start_map(struct backend *b)
 
 static void engine_dead(void *ctx, const char *why);
 static bool engine_inbound(void *ctx, const uint8_t *pkt, size_t len);
+static bool engine_outbound(void *ctx, const uint8_t *pkt, size_t len);
 static void ping_end(struct ping_session *p, bool notify);
 
 /* ---- routes: which prefixes go into the tunnel ---- */
@@ -487,6 +490,21 @@ static void apply_router(struct backend *b)
 	free(local.v);
 }
 
+/* MagicDNS answers go to the TUN as if they came from 100.100.100.100. */
+static int dns_write(void *ctx, const uint8_t *pkt, size_t len)
+{
+	struct backend *b = ctx;
+
+	return b->engine ? engine_tun_inject(b->engine, pkt, len) : -ENOTCONN;
+}
+
+static bool engine_outbound(void *ctx, const uint8_t *pkt, size_t len)
+{
+	struct backend *b = ctx;
+
+	return dnshost_outbound(b->dns, pkt, len);
+}
+
 static int start_engine(struct backend *b, char *err, size_t errlen)
 {
 	struct engine_config ec = {
@@ -498,6 +516,7 @@ static int start_engine(struct backend *b, char *err, size_t errlen)
 		.uapi_optional = true,
 		.on_dead = engine_dead,
 		.inbound = engine_inbound,
+		.outbound = engine_outbound,
 		.ctx = b,
 	};
 	int ret;
@@ -510,6 +529,9 @@ static int start_engine(struct backend *b, char *err, size_t errlen)
 		return ret;
 	}
 	wg_device_set_private_key(engine_device(b->engine), b->st->node_key);
+	if (dnshost_new(&b->dns, b->loop, b->state_dir, b->tun_name, ROUTER_FWMARK_BYPASS,
+			dns_write, b))
+		log_warn("backend", "MagicDNS unavailable: out of memory");
 	netmap_free(&b->nm);
 	netmap_init(&b->nm);
 	apply_router(b);
@@ -521,6 +543,8 @@ static void stop_engine(struct backend *b)
 {
 	if (b->ctl)
 		ctl_client_map_stop(b->ctl);
+	dnshost_free(b->dns); /* restores the host's resolver first */
+	b->dns = NULL;
 	if (b->engine) {
 		engine_log_stats(b->engine);
 		engine_stop(b->engine);
@@ -598,6 +622,8 @@ static void reconfigure(struct backend *b)
 		return;
 	netmap_for_each_peer(&b->nm, reconfigure_peers, b);
 	apply_router(b);
+	if (b->dns)
+		dnshost_set_os(b->dns, b->st->prefs.accept_dns);
 }
 
 static void nm_peer_added(void *ctx, const struct ctl_node *n)
@@ -637,7 +663,13 @@ static void nm_peer_changed(void *ctx, const struct ctl_node *old, const struct 
 
 	if (!b->engine)
 		return;
-	if (memcmp(old->node_key, n->node_key, KEY_LEN) || old->expired != n->expired) {
+	/*
+	 * A new disco key means the peer's meshd restarted and lost its sessions:
+	 * start over at once instead of waiting out ours (up to 15 s).
+	 */
+	if (memcmp(old->node_key, n->node_key, KEY_LEN) || old->expired != n->expired ||
+	    (old->has_disco_key && n->has_disco_key &&
+	     memcmp(old->disco_key, n->disco_key, KEY_LEN))) {
 		nm_peer_removed(ctx, old);
 		nm_peer_added(ctx, n);
 		return;
@@ -693,6 +725,10 @@ static void on_map_frame(void *ctx, struct ctl_map_response *frame)
 	}
 	/* Accepted subnet routes follow the peers; the router applies only differences. */
 	apply_router(b);
+	if (b->dns) {
+		dnshost_update(b->dns, &b->nm, b->nm.extra.dns);
+		dnshost_set_os(b->dns, b->st->prefs.accept_dns);
+	}
 	if (b->nm.has_full_map && b->state == BACKEND_STARTING)
 		set_state(b, BACKEND_RUNNING);
 }
@@ -835,8 +871,9 @@ int backend_start(struct backend **out, uv_loop_t *loop, const struct backend_co
 		goto err_state;
 	}
 	b->router_open = true;
-	/* Leftovers of a crashed run: our rules, routes and firewall table. */
+	/* Leftovers of a crashed run: our rules, routes, firewall table, resolver settings. */
 	router_cleanup(&b->router);
+	dnshost_cleanup_os(b->state_dir);
 
 	if (!b->st->has_node) {
 		b->state = b->st->prefs.want_running || login_server(b)[0] ? BACKEND_NEEDS_LOGIN
@@ -897,6 +934,7 @@ int backend_cleanup_os(const struct backend_config *cfg, char *err, size_t errle
 	}
 	ret = router_cleanup(&r);
 	router_close(&r);
+	dnshost_cleanup_os(cfg->state_dir);
 	if (ret)
 		snprintf(err, errlen, "cleanup failed: %s", strerror(-ret));
 	return ret;
