@@ -257,6 +257,7 @@ static void fill_hostinfo(struct backend *b, struct ctl_hostinfo *h, struct host
 
 static void on_register(void *ctx, int err, const char *errmsg, struct ctl_register_response *r);
 static void on_map_frame(void *ctx, struct ctl_map_response *frame);
+static void derive_keys(struct backend *b);
 static void on_map_state(void *ctx, bool connected, const char *error);
 
 static const struct ctl_client_ops ctl_ops = {
@@ -715,12 +716,24 @@ static void on_map_frame(void *ctx, struct ctl_map_response *frame)
 		start_map(b);
 		return;
 	}
-	if (frame->node && frame->node->expired) {
-		emit_error(b, "node key expired: log in again with meshctl up");
+	if (b->nm.has_self && b->nm.self.expired) {
+		/*
+		 * Our node key expired (or an admin expired it). Ask for a renewal:
+		 * a new node key, registered by the same machine key with the old
+		 * one named. The server decides whether that needs a human again;
+		 * if so the answer is a pending id, shown like any login.
+		 */
+		log_info("backend", "node key expired; asking %s to renew it", b->ctl_url);
 		stop_engine(b);
+		memcpy(b->st->old_node_key, b->st->node_key, KEY_LEN);
+		b->st->has_old_node_key = true;
+		key_generate_private(b->st->node_key);
+		derive_keys(b);
 		b->st->has_node = false;
 		save(b);
 		set_state(b, BACKEND_NEEDS_LOGIN);
+		if (send_register(b, NULL, false))
+			emit_error(b, "node key expired and the renewal could not be sent");
 		return;
 	}
 	/* Accepted subnet routes follow the peers; the router applies only differences. */
