@@ -172,7 +172,14 @@ static void on_tun_readable(uv_poll_t *h, int status, int events)
 
 static void on_uapi_gone(void *ctx)
 {
-	report_dead(ctx, "UAPI socket removed");
+	struct engine *e = ctx;
+
+	/* The bare engine exits (wireguard-go does); in mesh mode the socket is a convenience. */
+	if (e->cfg.uapi_optional)
+		log_info("engine", "UAPI socket of %s was removed; wg show will not see it",
+			 e->tun.name);
+	else
+		report_dead(e, "UAPI socket removed");
 }
 
 void engine_log_stats(struct engine *e)
