@@ -223,7 +223,12 @@ static void print_auth_url(const struct up_opts *o, const char *url, const cJSON
 	char *text;
 
 	if (!o->json) {
-		printf("To authenticate, visit:\n\n\t%s\n\n", url);
+		if (url[0])
+			printf("To authenticate, visit:\n\n\t%s\n\n", url);
+		if (id && id[0] && !url[0])
+			printf("To approve this device, an admin of the control server runs:\n\n"
+			       "\tmeshcontrol nodes register --user USER %s\n\n",
+			       id);
 	} else {
 		out = cJSON_CreateObject();
 		if (out && cJSON_AddStringToObject(out, "auth_url", url) &&
@@ -283,10 +288,16 @@ static int wait_running(struct localapi_conn *w, const struct up_opts *o, bool w
 			cJSON_Delete(ev);
 			return CLI_FAIL;
 		}
-		if ((s = cli_json_str(ev, "auth_url")) && strcmp(s, last_url)) {
-			snprintf(last_url, sizeof(last_url), "%s", s);
-			print_auth_url(o, s, ev);
-			left_running = true;
+		if ((s = cli_json_str(ev, "auth_url"))) {
+			/* A server without a login page sends only the registration id. */
+			const char *id = cli_json_str(ev, "register_id");
+			const char *key = s[0] ? s : (id ? id : "");
+
+			if (key[0] && strcmp(key, last_url)) {
+				snprintf(last_url, sizeof(last_url), "%s", key);
+				print_auth_url(o, s, ev);
+				left_running = true;
+			}
 		}
 		if ((s = cli_json_str(ev, "state"))) {
 			snprintf(last_state, sizeof(last_state), "%s", s);
