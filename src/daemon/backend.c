@@ -32,6 +32,7 @@
 #include "daemon/icmp.h"
 #include "daemon/netmap.h"
 #include "daemon/state.h"
+#include "filter/filter.h"
 #include "router/router.h"
 #include "util/compiler.h"
 #include "util/log.h"
@@ -86,7 +87,8 @@ struct backend {
 	uint8_t node_public[KEY_LEN];
 
 	struct engine *engine;
-	struct dnshost *dns; /* exists with the engine */
+	struct dnshost *dns;   /* exists with the engine */
+	struct filter *filter; /* exists with the engine */
 	struct router router;
 	bool router_open;
 	struct netmap nm;
@@ -448,6 +450,29 @@ static void collect_lan_routes(struct backend *b, struct route_list *l)
 	freeifaddrs(ifa);
 }
 
+/*
+ * What inbound packets may be addressed to: our own addresses, and what we
+ * route for others (advertised subnets; everything, as an exit node).
+ */
+static void filter_set_local(struct backend *b, const struct ip_prefix *addrs, size_t n)
+{
+	const struct prefs *pr = &b->st->prefs;
+	struct ip_prefix routes[PREFS_ROUTES_MAX + 2];
+	struct ip_addr own[CTL_MAX_ADDRESSES];
+	size_t nr = 0;
+
+	for (size_t i = 0; i < n; i++)
+		own[i] = addrs[i].addr;
+	for (size_t i = 0; i < pr->advertise_routes.n; i++)
+		routes[nr++] = pr->advertise_routes.prefix[i];
+	if (pr->advertise_exit_node) {
+		ip_prefix_parse(&routes[nr++], "0.0.0.0/0", NULL);
+		ip_prefix_parse(&routes[nr++], "::/0", NULL);
+	}
+	if (filter_set_addresses(b->filter, own, n, routes, nr))
+		log_warn("backend", "packet filter: cannot set local addresses");
+}
+
 static void apply_router(struct backend *b)
 {
 	struct ip_prefix addrs[CTL_MAX_ADDRESSES];
@@ -487,6 +512,8 @@ static void apply_router(struct backend *b)
 	ret = router_apply(&b->router, &rc);
 	if (ret < 0)
 		log_error("backend", "cannot configure %s: %s", b->tun_name, strerror(-ret));
+	if (b->filter)
+		filter_set_local(b, addrs, n);
 	free(routes.v);
 	free(local.v);
 }
@@ -499,11 +526,16 @@ static int dns_write(void *ctx, const uint8_t *pkt, size_t len)
 	return b->engine ? engine_tun_inject(b->engine, pkt, len) : -ENOTCONN;
 }
 
+/* Packets read from the TUN: MagicDNS takes its own; the filter notes flows for replies. */
 static bool engine_outbound(void *ctx, const uint8_t *pkt, size_t len)
 {
 	struct backend *b = ctx;
 
-	return dnshost_outbound(b->dns, pkt, len);
+	if (dnshost_outbound(b->dns, pkt, len))
+		return true;
+	if (b->filter)
+		filter_note_outbound(b->filter, pkt, len);
+	return false;
 }
 
 static int start_engine(struct backend *b, char *err, size_t errlen)
@@ -533,6 +565,10 @@ static int start_engine(struct backend *b, char *err, size_t errlen)
 	if (dnshost_new(&b->dns, b->loop, b->state_dir, b->tun_name, ROUTER_FWMARK_BYPASS,
 			dns_write, b))
 		log_warn("backend", "MagicDNS unavailable: out of memory");
+	if (filter_create(&b->filter, NULL))
+		log_warn("backend", "packet filter unavailable: out of memory");
+	else
+		filter_set_shields_up(b->filter, b->st->prefs.shields_up);
 	netmap_free(&b->nm);
 	netmap_init(&b->nm);
 	apply_router(b);
@@ -546,6 +582,8 @@ static void stop_engine(struct backend *b)
 		ctl_client_map_stop(b->ctl);
 	dnshost_free(b->dns); /* restores the host's resolver first */
 	b->dns = NULL;
+	filter_destroy(b->filter);
+	b->filter = NULL;
 	if (b->engine) {
 		engine_log_stats(b->engine);
 		engine_stop(b->engine);
@@ -625,6 +663,8 @@ static void reconfigure(struct backend *b)
 	apply_router(b);
 	if (b->dns)
 		dnshost_set_os(b->dns, b->st->prefs.accept_dns);
+	if (b->filter)
+		filter_set_shields_up(b->filter, b->st->prefs.shields_up);
 }
 
 static void nm_peer_added(void *ctx, const struct ctl_node *n)
@@ -696,7 +736,17 @@ static void nm_self_changed(void *ctx, const struct ctl_node *self)
 	apply_router(b);
 }
 
+static void nm_filter_changed(void *ctx, const struct ctl_filter_rule *rules, size_t n,
+			      bool has_filter)
+{
+	struct backend *b = ctx;
+
+	if (b->filter && filter_set_rules(b->filter, rules, n, has_filter))
+		log_warn("backend", "packet filter: rules refused; denying new inbound traffic");
+}
+
 static const struct netmap_ops nm_ops = {
+	.filter_changed = nm_filter_changed,
 	.peer_added = nm_peer_added,
 	.peer_changed = nm_peer_changed,
 	.peer_removed = nm_peer_removed,
@@ -1316,9 +1366,23 @@ static void ping_send(uv_timer_t *t)
 	p->sent_ns = uv_hrtime();
 }
 
+static bool ping_reply(struct backend *b, const uint8_t *pkt, size_t len);
+
+/*
+ * Decrypted packets on their way to the TUN: our own ping replies are taken
+ * here, then the packet filter decides (a drop is "consumed").
+ */
 static bool engine_inbound(void *ctx, const uint8_t *pkt, size_t len)
 {
 	struct backend *b = ctx;
+
+	if (ping_reply(b, pkt, len))
+		return true;
+	return b->filter && !filter_reason_accepts(filter_check_inbound(b->filter, pkt, len));
+}
+
+static bool ping_reply(struct backend *b, const uint8_t *pkt, size_t len)
+{
 	struct ip_addr from;
 	uint16_t seq;
 

@@ -8,7 +8,7 @@
 #define MESH_DNS_MAGICDNS_INTERNAL_H
 
 #include "dns/dnsmsg.h"
-#include "dns/ippkt.h"
+#include "dns/dnspkt.h"
 #include "dns/magicdns.h"
 
 /* One name and its addresses (a range of table.addrs). */
@@ -93,7 +93,7 @@ int magicdns_out_packet(struct magicdns_output *out, uint8_t *data, size_t len);
 
 /* Append a TCP segment from @server to @client. */
 int magicdns_out_tcp(struct magicdns_output *out, const struct ip_endpoint *server,
-		     const struct ip_endpoint *client, const struct ippkt_tcp *t,
+		     const struct ip_endpoint *client, const struct dnspkt_tcp *t,
 		     const uint8_t *payload, size_t len);
 
 /* Queue a forward of @query (copied into @out) for @client to @up. */
@@ -101,7 +101,7 @@ int magicdns_out_forward(struct magicdns_output *out, const struct magicdns_clie
 			 const uint8_t *query, size_t len, const struct magicdns_upstreams *up);
 
 /* The TCP responder: one segment in, replies and forwards out. */
-int magicdns_tcp_input(struct magicdns *m, const struct ippkt *p, uint64_t now_ms,
+int magicdns_tcp_input(struct magicdns *m, const struct dnspkt *p, uint64_t now_ms,
 		       struct magicdns_output *out);
 
 /* A forwarded query's response for TCP connection @client->tcp_id. */

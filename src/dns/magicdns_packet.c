@@ -15,7 +15,7 @@ static const uint8_t service_v4[4] = {100, 100, 100, 100};
 static const uint8_t service_v6[16] = {0xfd, 0x7a, 0x11, 0x5c, 0xa1, 0xe0, 0, 0,
 				       0,    0,	   0,	 0,    0,    0,	   0, 0x53};
 
-_Static_assert((int)IPPKT_PROTO_UDP == (int)IPPROTO_UDP && (int)IPPKT_PROTO_TCP == (int)IPPROTO_TCP,
+_Static_assert((int)DNSPKT_PROTO_UDP == (int)IPPROTO_UDP && (int)DNSPKT_PROTO_TCP == (int)IPPROTO_TCP,
 	       "IP protocol numbers");
 
 void magicdns_service_addr(struct ip_addr *out, bool v6)
@@ -39,7 +39,7 @@ bool magicdns_is_service_packet(const uint8_t *pkt, size_t len)
 {
 	struct ip_addr dst;
 
-	return ippkt_peek_dst(pkt, len, &dst) == 0 && is_service(&dst);
+	return dnspkt_peek_dst(pkt, len, &dst) == 0 && is_service(&dst);
 }
 
 void magicdns_output_init(struct magicdns_output *out, uint8_t *buf, size_t cap)
@@ -69,16 +69,16 @@ int magicdns_out_packet(struct magicdns_output *out, uint8_t *data, size_t len)
 }
 
 int magicdns_out_tcp(struct magicdns_output *out, const struct ip_endpoint *server,
-		     const struct ip_endpoint *client, const struct ippkt_tcp *t,
+		     const struct ip_endpoint *client, const struct dnspkt_tcp *t,
 		     const uint8_t *payload, size_t len)
 {
-	size_t need = IPPKT_V6_HEADER_LEN + IPPKT_TCP_HEADER_LEN + IPPKT_TCP_OPTIONS_MAX + len;
+	size_t need = DNSPKT_V6_HEADER_LEN + DNSPKT_TCP_HEADER_LEN + DNSPKT_TCP_OPTIONS_MAX + len;
 	uint8_t *p = magicdns_out_reserve(out, need);
 
 	if (!p)
 		return -ENOBUFS;
 	return magicdns_out_packet(out, p,
-				   ippkt_build_tcp(p, need, server, client, t, payload, len));
+				   dnspkt_build_tcp(p, need, server, client, t, payload, len));
 }
 
 int magicdns_out_forward(struct magicdns_output *out, const struct magicdns_client *client,
@@ -103,15 +103,15 @@ int magicdns_out_forward(struct magicdns_output *out, const struct magicdns_clie
 static int out_udp(struct magicdns_output *out, const struct ip_endpoint *server,
 		   const struct ip_endpoint *client, const uint8_t *dns, size_t len)
 {
-	size_t need = IPPKT_V6_HEADER_LEN + IPPKT_UDP_HEADER_LEN + len;
+	size_t need = DNSPKT_V6_HEADER_LEN + DNSPKT_UDP_HEADER_LEN + len;
 	uint8_t *p = magicdns_out_reserve(out, need);
 
 	if (!p)
 		return -ENOBUFS;
-	return magicdns_out_packet(out, p, ippkt_build_udp(p, need, server, client, dns, len));
+	return magicdns_out_packet(out, p, dnspkt_build_udp(p, need, server, client, dns, len));
 }
 
-static int handle_udp(struct magicdns *m, const struct ippkt *p, struct magicdns_output *out)
+static int handle_udp(struct magicdns *m, const struct dnspkt *p, struct magicdns_output *out)
 {
 	uint8_t resp[MAGICDNS_RESPONSE_MAX];
 	struct magicdns_upstreams up;
@@ -138,8 +138,8 @@ static int handle_udp(struct magicdns *m, const struct ippkt *p, struct magicdns
 int magicdns_handle_packet(struct magicdns *m, const uint8_t *pkt, size_t len, uint64_t now_ms,
 			   struct magicdns_output *out)
 {
-	struct ippkt p;
-	int ret = ippkt_parse(pkt, len, &p);
+	struct dnspkt p;
+	int ret = dnspkt_parse(pkt, len, &p);
 
 	if (ret == -EPROTONOSUPPORT)
 		return -ENOENT;
@@ -149,7 +149,7 @@ int magicdns_handle_packet(struct magicdns *m, const uint8_t *pkt, size_t len, u
 	}
 	if (!is_service(&p.dst.addr) || p.dst.port != DNS_PORT)
 		return -ENOENT;
-	if (p.proto == IPPKT_PROTO_UDP)
+	if (p.proto == DNSPKT_PROTO_UDP)
 		return handle_udp(m, &p, out);
 	return magicdns_tcp_input(m, &p, now_ms, out);
 }
@@ -158,7 +158,7 @@ int magicdns_handle_reply(struct magicdns *m, const struct magicdns_client *clie
 			  const uint8_t *dns, size_t len, uint64_t now_ms,
 			  struct magicdns_output *out)
 {
-	size_t hl = IPPKT_V6_HEADER_LEN + IPPKT_UDP_HEADER_LEN;
+	size_t hl = DNSPKT_V6_HEADER_LEN + DNSPKT_UDP_HEADER_LEN;
 	struct dnsmsg msg;
 	uint8_t *p;
 	int n;
@@ -182,5 +182,5 @@ int magicdns_handle_reply(struct magicdns *m, const struct magicdns_client *clie
 	m->stats.truncated++;
 	return magicdns_out_packet(
 		out, p,
-		ippkt_build_udp(p, hl + len, &client->server, &client->client, p + hl, (size_t)n));
+		dnspkt_build_udp(p, hl + len, &client->server, &client->client, p + hl, (size_t)n));
 }

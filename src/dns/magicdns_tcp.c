@@ -49,7 +49,7 @@ static bool same_ep(const struct ip_endpoint *a, const struct ip_endpoint *b)
 static uint16_t our_mss(const struct magicdns *m)
 {
 	/* The same IP packet size as our largest UDP reply: UDP 8 bytes, TCP 20. */
-	return (uint16_t)(m->max_udp_payload - (IPPKT_TCP_HEADER_LEN - IPPKT_UDP_HEADER_LEN));
+	return (uint16_t)(m->max_udp_payload - (DNSPKT_TCP_HEADER_LEN - DNSPKT_UDP_HEADER_LEN));
 }
 
 static uint16_t rx_window(const struct md_tcp_conn *c)
@@ -82,7 +82,7 @@ void magicdns_expire(struct magicdns *m, uint64_t now_ms)
 	}
 }
 
-static struct md_tcp_conn *conn_find(struct magicdns *m, const struct ippkt *p)
+static struct md_tcp_conn *conn_find(struct magicdns *m, const struct dnspkt *p)
 {
 	for (unsigned int i = 0; i < m->ntcp; i++) {
 		struct md_tcp_conn *c = &m->tcp[i];
@@ -105,18 +105,18 @@ static struct md_tcp_conn *conn_alloc(struct magicdns *m, uint64_t now_ms)
 }
 
 /* RFC 9293 §3.10.7.1: the reset for a segment that belongs to no connection. */
-static int send_reset(struct magicdns *m, const struct ippkt *p, struct magicdns_output *out)
+static int send_reset(struct magicdns *m, const struct dnspkt *p, struct magicdns_output *out)
 {
-	struct ippkt_tcp t = {.flags = IPPKT_TCP_RST};
+	struct dnspkt_tcp t = {.flags = DNSPKT_TCP_RST};
 
-	if (p->tcp_flags & IPPKT_TCP_RST)
+	if (p->tcp_flags & DNSPKT_TCP_RST)
 		return 0;
-	if (p->tcp_flags & IPPKT_TCP_ACK) {
+	if (p->tcp_flags & DNSPKT_TCP_ACK) {
 		t.seq = p->ack;
 	} else {
-		t.flags |= IPPKT_TCP_ACK;
-		t.ack = p->seq + (uint32_t)p->payload_len + !!(p->tcp_flags & IPPKT_TCP_SYN) +
-			!!(p->tcp_flags & IPPKT_TCP_FIN);
+		t.flags |= DNSPKT_TCP_ACK;
+		t.ack = p->seq + (uint32_t)p->payload_len + !!(p->tcp_flags & DNSPKT_TCP_SYN) +
+			!!(p->tcp_flags & DNSPKT_TCP_FIN);
 	}
 	m->stats.tcp_resets++;
 	return magicdns_out_tcp(out, &p->dst, &p->src, &t, NULL, 0);
@@ -125,7 +125,7 @@ static int send_reset(struct magicdns *m, const struct ippkt *p, struct magicdns
 static int send_segment(struct md_tcp_conn *c, uint8_t flags, uint32_t seq, const uint8_t *data,
 			size_t len, uint16_t mss, struct magicdns_output *out)
 {
-	struct ippkt_tcp t = {
+	struct dnspkt_tcp t = {
 		.seq = seq,
 		.ack = c->rcv_nxt,
 		.flags = flags,
@@ -138,7 +138,7 @@ static int send_segment(struct md_tcp_conn *c, uint8_t flags, uint32_t seq, cons
 
 static int send_syn_ack(struct magicdns *m, struct md_tcp_conn *c, struct magicdns_output *out)
 {
-	return send_segment(c, IPPKT_TCP_SYN | IPPKT_TCP_ACK, c->iss, NULL, 0, our_mss(m), out);
+	return send_segment(c, DNSPKT_TCP_SYN | DNSPKT_TCP_ACK, c->iss, NULL, 0, our_mss(m), out);
 }
 
 /*
@@ -153,7 +153,7 @@ static int flush(struct md_tcp_conn *c, struct magicdns_output *out, bool *sent)
 	while (off < c->tx_len) {
 		int32_t room = (int32_t)(c->snd_una + c->peer_window - c->snd_nxt);
 		uint32_t n = c->tx_len - off;
-		uint8_t flags = IPPKT_TCP_ACK;
+		uint8_t flags = DNSPKT_TCP_ACK;
 
 		if (room <= 0)
 			return 0; /* the client's window is full: its next ACK resumes */
@@ -162,9 +162,9 @@ static int flush(struct md_tcp_conn *c, struct magicdns_output *out, bool *sent)
 		if (n > (uint32_t)room)
 			n = (uint32_t)room;
 		if (off + n == c->tx_len) {
-			flags |= IPPKT_TCP_PSH;
+			flags |= DNSPKT_TCP_PSH;
 			if (c->fin_queued)
-				flags |= IPPKT_TCP_FIN;
+				flags |= DNSPKT_TCP_FIN;
 		}
 		ret = send_segment(c, flags, c->snd_nxt, c->tx + off, n, 0, out);
 		if (ret < 0)
@@ -172,13 +172,13 @@ static int flush(struct md_tcp_conn *c, struct magicdns_output *out, bool *sent)
 		*sent = true;
 		c->snd_nxt += n;
 		off += n;
-		if (flags & IPPKT_TCP_FIN) {
+		if (flags & DNSPKT_TCP_FIN) {
 			c->snd_nxt++;
 			c->state = MD_TCP_LAST_ACK;
 		}
 	}
 	if (c->fin_queued && c->state != MD_TCP_LAST_ACK) {
-		ret = send_segment(c, IPPKT_TCP_FIN | IPPKT_TCP_ACK, c->snd_nxt, NULL, 0, 0, out);
+		ret = send_segment(c, DNSPKT_TCP_FIN | DNSPKT_TCP_ACK, c->snd_nxt, NULL, 0, 0, out);
 		if (ret < 0)
 			return ret;
 		*sent = true;
@@ -262,7 +262,7 @@ static int process_queries(struct magicdns *m, struct md_tcp_conn *c, struct mag
 	return 0;
 }
 
-static int handle_syn(struct magicdns *m, struct md_tcp_conn *c, const struct ippkt *p,
+static int handle_syn(struct magicdns *m, struct md_tcp_conn *c, const struct dnspkt *p,
 		      uint64_t now_ms, struct magicdns_output *out)
 {
 	if (c && c->state == MD_TCP_SYN_RCVD && p->seq + 1 == c->rcv_nxt) {
@@ -293,7 +293,7 @@ static int handle_syn(struct magicdns *m, struct md_tcp_conn *c, const struct ip
 }
 
 /* The ACK field of a segment on an existing connection. Returns 1 if it freed @c. */
-static int handle_ack(struct md_tcp_conn *c, const struct ippkt *p)
+static int handle_ack(struct md_tcp_conn *c, const struct dnspkt *p)
 {
 	uint32_t acked;
 
@@ -318,7 +318,7 @@ static int handle_ack(struct md_tcp_conn *c, const struct ippkt *p)
 	return 0;
 }
 
-int magicdns_tcp_input(struct magicdns *m, const struct ippkt *p, uint64_t now_ms,
+int magicdns_tcp_input(struct magicdns *m, const struct dnspkt *p, uint64_t now_ms,
 		       struct magicdns_output *out)
 {
 	struct md_tcp_conn *c = conn_find(m, p);
@@ -326,19 +326,19 @@ int magicdns_tcp_input(struct magicdns *m, const struct ippkt *p, uint64_t now_m
 	bool need_ack = false, resend = false, sent = false;
 	int ret;
 
-	if ((p->tcp_flags & (IPPKT_TCP_SYN | IPPKT_TCP_ACK | IPPKT_TCP_RST)) == IPPKT_TCP_SYN)
+	if ((p->tcp_flags & (DNSPKT_TCP_SYN | DNSPKT_TCP_ACK | DNSPKT_TCP_RST)) == DNSPKT_TCP_SYN)
 		return handle_syn(m, c, p, now_ms, out);
 	if (!c)
 		return send_reset(m, p, out);
-	if (p->tcp_flags & IPPKT_TCP_RST) {
+	if (p->tcp_flags & DNSPKT_TCP_RST) {
 		/* RFC 5961 §3.2: only an exactly placed reset is believed. */
 		if (p->seq == c->rcv_nxt)
 			conn_free(c);
 		return 0;
 	}
-	if (p->tcp_flags & IPPKT_TCP_SYN) /* a SYN inside a connection: challenge ACK */
-		return send_segment(c, IPPKT_TCP_ACK, c->snd_nxt, NULL, 0, 0, out);
-	if (!(p->tcp_flags & IPPKT_TCP_ACK))
+	if (p->tcp_flags & DNSPKT_TCP_SYN) /* a SYN inside a connection: challenge ACK */
+		return send_segment(c, DNSPKT_TCP_ACK, c->snd_nxt, NULL, 0, 0, out);
+	if (!(p->tcp_flags & DNSPKT_TCP_ACK))
 		return 0;
 	c->last_ms = now_ms;
 	ret = handle_ack(c, p);
@@ -365,7 +365,7 @@ int magicdns_tcp_input(struct magicdns *m, const struct ippkt *p, uint64_t now_m
 		}
 		need_ack = true;
 	}
-	if (p->tcp_flags & IPPKT_TCP_FIN) {
+	if (p->tcp_flags & DNSPKT_TCP_FIN) {
 		if (c->state == MD_TCP_ESTABLISHED && p->seq + len == c->rcv_nxt) {
 			c->rcv_nxt++;
 			c->state = MD_TCP_CLOSE_WAIT;
@@ -383,7 +383,7 @@ int magicdns_tcp_input(struct magicdns *m, const struct ippkt *p, uint64_t now_m
 		rewind_tx(c);
 	ret = flush(c, out, &sent);
 	if (ret == 0 && need_ack && !sent)
-		ret = send_segment(c, IPPKT_TCP_ACK, c->snd_nxt, NULL, 0, 0, out);
+		ret = send_segment(c, DNSPKT_TCP_ACK, c->snd_nxt, NULL, 0, 0, out);
 	return ret;
 }
 

@@ -633,7 +633,7 @@ static void test_property_model(void **state)
 }
 
 /* ---------------------------------------------------------------------------------------- */
-/* Packets, checked with a checksum written independently of ippkt.c */
+/* Packets, checked with a checksum written independently of dnspkt.c */
 
 static uint16_t ref_sum(const uint8_t *parts[], const size_t lens[], int n)
 {

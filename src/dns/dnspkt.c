@@ -6,12 +6,12 @@
  * 0, proto, length) and for IPv6 (src, dst, 32-bit length, 3 zero bytes,
  * next header), which differ only in how they add up.
  */
-#include "dns/ippkt.h"
+#include "dns/dnspkt.h"
 
 #include <errno.h>
 #include <string.h>
 
-enum ippkt_offsets {
+enum dnspkt_offsets {
 	V4_OFF_TOTLEN = 2,
 	V4_OFF_ID = 4,
 	V4_OFF_FRAG = 6,
@@ -81,12 +81,12 @@ static uint16_t fold(uint64_t sum)
 	return (uint16_t)~sum;
 }
 
-uint16_t ippkt_checksum(const uint8_t *buf, size_t len)
+uint16_t dnspkt_checksum(const uint8_t *buf, size_t len)
 {
 	return fold(sum_bytes(0, buf, len));
 }
 
-uint16_t ippkt_l4_checksum(const struct ip_addr *src, const struct ip_addr *dst, uint8_t proto,
+uint16_t dnspkt_l4_checksum(const struct ip_addr *src, const struct ip_addr *dst, uint8_t proto,
 			   const uint8_t *l4, size_t len)
 {
 	size_t alen = src->family == IP_FAMILY_V4 ? 4 : 16;
@@ -99,28 +99,28 @@ uint16_t ippkt_l4_checksum(const struct ip_addr *src, const struct ip_addr *dst,
 	return fold(sum_bytes(sum, l4, len));
 }
 
-int ippkt_peek_dst(const uint8_t *pkt, size_t len, struct ip_addr *dst)
+int dnspkt_peek_dst(const uint8_t *pkt, size_t len, struct ip_addr *dst)
 {
-	if (len >= IPPKT_V4_HEADER_LEN && pkt[0] >> 4 == 4) {
+	if (len >= DNSPKT_V4_HEADER_LEN && pkt[0] >> 4 == 4) {
 		ip_addr_set_v4(dst, pkt + V4_OFF_DST);
 		return 0;
 	}
-	if (len >= IPPKT_V6_HEADER_LEN && pkt[0] >> 4 == 6) {
+	if (len >= DNSPKT_V6_HEADER_LEN && pkt[0] >> 4 == 6) {
 		ip_addr_set_v6(dst, pkt + V6_OFF_DST);
 		return 0;
 	}
 	return -EBADMSG;
 }
 
-static int parse_ip(const uint8_t *pkt, size_t len, struct ippkt *out)
+static int parse_ip(const uint8_t *pkt, size_t len, struct dnspkt *out)
 {
 	if (len >= 1 && pkt[0] >> 4 == 4) {
 		size_t ihl = (size_t)(pkt[0] & 0xf) * 4, total;
 
-		if (len < IPPKT_V4_HEADER_LEN || ihl < IPPKT_V4_HEADER_LEN || ihl > len)
+		if (len < DNSPKT_V4_HEADER_LEN || ihl < DNSPKT_V4_HEADER_LEN || ihl > len)
 			return -EBADMSG;
 		total = get16(pkt + V4_OFF_TOTLEN);
-		if (total < ihl || total > len || ippkt_checksum(pkt, ihl) != 0)
+		if (total < ihl || total > len || dnspkt_checksum(pkt, ihl) != 0)
 			return -EBADMSG;
 		if (get16(pkt + V4_OFF_FRAG) & (V4_FLAG_MF | V4_FRAG_MASK))
 			return -EPROTONOSUPPORT;
@@ -134,41 +134,41 @@ static int parse_ip(const uint8_t *pkt, size_t len, struct ippkt *out)
 	if (len >= 1 && pkt[0] >> 4 == 6) {
 		size_t plen;
 
-		if (len < IPPKT_V6_HEADER_LEN)
+		if (len < DNSPKT_V6_HEADER_LEN)
 			return -EBADMSG;
 		plen = get16(pkt + V6_OFF_PLEN);
-		if (plen > len - IPPKT_V6_HEADER_LEN)
+		if (plen > len - DNSPKT_V6_HEADER_LEN)
 			return -EBADMSG;
 		out->proto = pkt[V6_OFF_NEXT];
 		ip_addr_set_v6(&out->src.addr, pkt + V6_OFF_SRC);
 		ip_addr_set_v6(&out->dst.addr, pkt + V6_OFF_DST);
-		out->l4 = pkt + IPPKT_V6_HEADER_LEN;
+		out->l4 = pkt + DNSPKT_V6_HEADER_LEN;
 		out->l4_len = plen;
 		return 0;
 	}
 	return -EBADMSG;
 }
 
-static void parse_tcp_options(const uint8_t *o, size_t len, struct ippkt *out)
+static void parse_tcp_options(const uint8_t *o, size_t len, struct dnspkt *out)
 {
 	size_t i = 0;
 
 	while (i < len) {
-		if (o[i] == IPPKT_TCPOPT_END)
+		if (o[i] == DNSPKT_TCPOPT_END)
 			break;
-		if (o[i] == IPPKT_TCPOPT_NOP) {
+		if (o[i] == DNSPKT_TCPOPT_NOP) {
 			i++;
 			continue;
 		}
 		if (i + 1 >= len || o[i + 1] < 2 || o[i + 1] > len - i)
 			break; /* malformed: ignore the rest, as stacks do */
-		if (o[i] == IPPKT_TCPOPT_MSS && o[i + 1] == TCP_MSS_OPT_LEN)
+		if (o[i] == DNSPKT_TCPOPT_MSS && o[i + 1] == TCP_MSS_OPT_LEN)
 			out->mss = get16(o + i + 2);
 		i += o[i + 1];
 	}
 }
 
-int ippkt_parse(const uint8_t *pkt, size_t len, struct ippkt *out)
+int dnspkt_parse(const uint8_t *pkt, size_t len, struct dnspkt *out)
 {
 	int ret;
 
@@ -176,38 +176,38 @@ int ippkt_parse(const uint8_t *pkt, size_t len, struct ippkt *out)
 	ret = parse_ip(pkt, len, out);
 	if (ret < 0)
 		return ret;
-	if (out->proto == IPPKT_PROTO_UDP) {
+	if (out->proto == DNSPKT_PROTO_UDP) {
 		size_t ulen;
 		uint16_t csum;
 
-		if (out->l4_len < IPPKT_UDP_HEADER_LEN)
+		if (out->l4_len < DNSPKT_UDP_HEADER_LEN)
 			return -EBADMSG;
 		ulen = get16(out->l4 + UDP_OFF_LEN);
-		if (ulen < IPPKT_UDP_HEADER_LEN || ulen > out->l4_len)
+		if (ulen < DNSPKT_UDP_HEADER_LEN || ulen > out->l4_len)
 			return -EBADMSG;
 		out->l4_len = ulen;
 		csum = get16(out->l4 + UDP_OFF_CSUM);
 		/* Zero means "no checksum" for IPv4 only (RFC 8200 §8.1). */
 		if (csum == 0 && out->src.addr.family == IP_FAMILY_V6)
 			return -EBADMSG;
-		if (csum != 0 && ippkt_l4_checksum(&out->src.addr, &out->dst.addr, out->proto,
+		if (csum != 0 && dnspkt_l4_checksum(&out->src.addr, &out->dst.addr, out->proto,
 						   out->l4, ulen) != 0)
 			return -EBADMSG;
 		out->src.port = get16(out->l4);
 		out->dst.port = get16(out->l4 + 2);
-		out->payload = out->l4 + IPPKT_UDP_HEADER_LEN;
-		out->payload_len = ulen - IPPKT_UDP_HEADER_LEN;
+		out->payload = out->l4 + DNSPKT_UDP_HEADER_LEN;
+		out->payload_len = ulen - DNSPKT_UDP_HEADER_LEN;
 		return 0;
 	}
-	if (out->proto == IPPKT_PROTO_TCP) {
+	if (out->proto == DNSPKT_PROTO_TCP) {
 		size_t doff;
 
-		if (out->l4_len < IPPKT_TCP_HEADER_LEN)
+		if (out->l4_len < DNSPKT_TCP_HEADER_LEN)
 			return -EBADMSG;
 		doff = (size_t)(out->l4[TCP_OFF_DOFF] >> 4) * 4;
-		if (doff < IPPKT_TCP_HEADER_LEN || doff > out->l4_len)
+		if (doff < DNSPKT_TCP_HEADER_LEN || doff > out->l4_len)
 			return -EBADMSG;
-		if (ippkt_l4_checksum(&out->src.addr, &out->dst.addr, out->proto, out->l4,
+		if (dnspkt_l4_checksum(&out->src.addr, &out->dst.addr, out->proto, out->l4,
 				      out->l4_len) != 0)
 			return -EBADMSG;
 		out->src.port = get16(out->l4);
@@ -216,7 +216,7 @@ int ippkt_parse(const uint8_t *pkt, size_t len, struct ippkt *out)
 		out->ack = get32(out->l4 + TCP_OFF_ACK);
 		out->tcp_flags = out->l4[TCP_OFF_FLAGS];
 		out->window = get16(out->l4 + TCP_OFF_WINDOW);
-		parse_tcp_options(out->l4 + IPPKT_TCP_HEADER_LEN, doff - IPPKT_TCP_HEADER_LEN, out);
+		parse_tcp_options(out->l4 + DNSPKT_TCP_HEADER_LEN, doff - DNSPKT_TCP_HEADER_LEN, out);
 		out->payload = out->l4 + doff;
 		out->payload_len = out->l4_len - doff;
 		return 0;
@@ -229,46 +229,46 @@ static size_t put_ip(uint8_t *out, size_t cap, const struct ip_addr *src, const 
 		     uint8_t proto, size_t l4len)
 {
 	if (src->family == IP_FAMILY_V4 && dst->family == IP_FAMILY_V4) {
-		if (cap < IPPKT_V4_HEADER_LEN || l4len > 65535 - IPPKT_V4_HEADER_LEN ||
-		    l4len > cap - IPPKT_V4_HEADER_LEN)
+		if (cap < DNSPKT_V4_HEADER_LEN || l4len > 65535 - DNSPKT_V4_HEADER_LEN ||
+		    l4len > cap - DNSPKT_V4_HEADER_LEN)
 			return 0;
-		memset(out, 0, IPPKT_V4_HEADER_LEN);
+		memset(out, 0, DNSPKT_V4_HEADER_LEN);
 		out[0] = 0x45;
-		put16(out + V4_OFF_TOTLEN, (uint16_t)(IPPKT_V4_HEADER_LEN + l4len));
+		put16(out + V4_OFF_TOTLEN, (uint16_t)(DNSPKT_V4_HEADER_LEN + l4len));
 		/* An atomic datagram (RFC 6864): DF set, so the ID carries no meaning. */
 		put16(out + V4_OFF_FRAG, V4_FLAG_DF);
-		out[V4_OFF_TTL] = IPPKT_TTL;
+		out[V4_OFF_TTL] = DNSPKT_TTL;
 		out[V4_OFF_PROTO] = proto;
 		memcpy(out + V4_OFF_SRC, src->bytes, 4);
 		memcpy(out + V4_OFF_DST, dst->bytes, 4);
-		put16(out + V4_OFF_CSUM, ippkt_checksum(out, IPPKT_V4_HEADER_LEN));
-		return IPPKT_V4_HEADER_LEN;
+		put16(out + V4_OFF_CSUM, dnspkt_checksum(out, DNSPKT_V4_HEADER_LEN));
+		return DNSPKT_V4_HEADER_LEN;
 	}
 	if (src->family == IP_FAMILY_V6 && dst->family == IP_FAMILY_V6) {
-		if (cap < IPPKT_V6_HEADER_LEN || l4len > 65535 || l4len > cap - IPPKT_V6_HEADER_LEN)
+		if (cap < DNSPKT_V6_HEADER_LEN || l4len > 65535 || l4len > cap - DNSPKT_V6_HEADER_LEN)
 			return 0;
-		memset(out, 0, IPPKT_V6_HEADER_LEN);
+		memset(out, 0, DNSPKT_V6_HEADER_LEN);
 		out[0] = 0x60;
 		put16(out + V6_OFF_PLEN, (uint16_t)l4len);
 		out[V6_OFF_NEXT] = proto;
-		out[V6_OFF_HOPS] = IPPKT_TTL;
+		out[V6_OFF_HOPS] = DNSPKT_TTL;
 		memcpy(out + V6_OFF_SRC, src->bytes, 16);
 		memcpy(out + V6_OFF_DST, dst->bytes, 16);
-		return IPPKT_V6_HEADER_LEN;
+		return DNSPKT_V6_HEADER_LEN;
 	}
 	return 0;
 }
 
-size_t ippkt_build_udp(uint8_t *out, size_t cap, const struct ip_endpoint *src,
+size_t dnspkt_build_udp(uint8_t *out, size_t cap, const struct ip_endpoint *src,
 		       const struct ip_endpoint *dst, const uint8_t *payload, size_t len)
 {
-	size_t ulen = IPPKT_UDP_HEADER_LEN + len, hl;
+	size_t ulen = DNSPKT_UDP_HEADER_LEN + len, hl;
 	uint8_t *u;
 	uint16_t csum;
 
-	if (len > 65535 - IPPKT_UDP_HEADER_LEN)
+	if (len > 65535 - DNSPKT_UDP_HEADER_LEN)
 		return 0;
-	hl = put_ip(out, cap, &src->addr, &dst->addr, IPPKT_PROTO_UDP, ulen);
+	hl = put_ip(out, cap, &src->addr, &dst->addr, DNSPKT_PROTO_UDP, ulen);
 	if (!hl)
 		return 0;
 	u = out + hl;
@@ -277,24 +277,24 @@ size_t ippkt_build_udp(uint8_t *out, size_t cap, const struct ip_endpoint *src,
 	put16(u + UDP_OFF_LEN, (uint16_t)ulen);
 	put16(u + UDP_OFF_CSUM, 0);
 	if (len)
-		memmove(u + IPPKT_UDP_HEADER_LEN, payload, len);
-	csum = ippkt_l4_checksum(&src->addr, &dst->addr, IPPKT_PROTO_UDP, u, ulen);
+		memmove(u + DNSPKT_UDP_HEADER_LEN, payload, len);
+	csum = dnspkt_l4_checksum(&src->addr, &dst->addr, DNSPKT_PROTO_UDP, u, ulen);
 	/* A computed zero is sent as all ones: zero means "none" (RFC 768). */
 	put16(u + UDP_OFF_CSUM, csum ? csum : 0xffff);
 	return hl + ulen;
 }
 
-size_t ippkt_build_tcp(uint8_t *out, size_t cap, const struct ip_endpoint *src,
-		       const struct ip_endpoint *dst, const struct ippkt_tcp *t,
+size_t dnspkt_build_tcp(uint8_t *out, size_t cap, const struct ip_endpoint *src,
+		       const struct ip_endpoint *dst, const struct dnspkt_tcp *t,
 		       const uint8_t *payload, size_t len)
 {
-	size_t hlen = IPPKT_TCP_HEADER_LEN + (t->mss ? TCP_MSS_OPT_LEN : 0), tlen, hl;
+	size_t hlen = DNSPKT_TCP_HEADER_LEN + (t->mss ? TCP_MSS_OPT_LEN : 0), tlen, hl;
 	uint8_t *s;
 
 	if (len > 65535 - hlen)
 		return 0;
 	tlen = hlen + len;
-	hl = put_ip(out, cap, &src->addr, &dst->addr, IPPKT_PROTO_TCP, tlen);
+	hl = put_ip(out, cap, &src->addr, &dst->addr, DNSPKT_PROTO_TCP, tlen);
 	if (!hl)
 		return 0;
 	s = out + hl;
@@ -307,13 +307,13 @@ size_t ippkt_build_tcp(uint8_t *out, size_t cap, const struct ip_endpoint *src,
 	s[TCP_OFF_FLAGS] = t->flags;
 	put16(s + TCP_OFF_WINDOW, t->window);
 	if (t->mss) {
-		s[IPPKT_TCP_HEADER_LEN] = IPPKT_TCPOPT_MSS;
-		s[IPPKT_TCP_HEADER_LEN + 1] = TCP_MSS_OPT_LEN;
-		put16(s + IPPKT_TCP_HEADER_LEN + 2, t->mss);
+		s[DNSPKT_TCP_HEADER_LEN] = DNSPKT_TCPOPT_MSS;
+		s[DNSPKT_TCP_HEADER_LEN + 1] = TCP_MSS_OPT_LEN;
+		put16(s + DNSPKT_TCP_HEADER_LEN + 2, t->mss);
 	}
 	if (len)
 		memmove(s + hlen, payload, len);
 	put16(s + TCP_OFF_CSUM,
-	      ippkt_l4_checksum(&src->addr, &dst->addr, IPPKT_PROTO_TCP, s, tlen));
+	      dnspkt_l4_checksum(&src->addr, &dst->addr, DNSPKT_PROTO_TCP, s, tlen));
 	return hl + tlen;
 }

@@ -11,8 +11,8 @@
  * headers are not followed); UDP with a consistent length; TCP with a sane
  * data offset. Bytes after the IP total/payload length are ignored.
  */
-#ifndef MESH_DNS_IPPKT_H
-#define MESH_DNS_IPPKT_H
+#ifndef MESH_DNS_DNSPKT_H
+#define MESH_DNS_DNSPKT_H
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -20,31 +20,31 @@
 
 #include "util/ipaddr.h"
 
-enum ippkt_wire {
-	IPPKT_V4_HEADER_LEN = 20,
-	IPPKT_V6_HEADER_LEN = 40,
-	IPPKT_UDP_HEADER_LEN = 8,
-	IPPKT_TCP_HEADER_LEN = 20,
-	IPPKT_TCP_OPTIONS_MAX = 40,
-	IPPKT_PROTO_TCP = 6,
-	IPPKT_PROTO_UDP = 17,
-	IPPKT_TTL = 64,
-	IPPKT_TCPOPT_END = 0,
-	IPPKT_TCPOPT_NOP = 1,
-	IPPKT_TCPOPT_MSS = 2,
+enum dnspkt_wire {
+	DNSPKT_V4_HEADER_LEN = 20,
+	DNSPKT_V6_HEADER_LEN = 40,
+	DNSPKT_UDP_HEADER_LEN = 8,
+	DNSPKT_TCP_HEADER_LEN = 20,
+	DNSPKT_TCP_OPTIONS_MAX = 40,
+	DNSPKT_PROTO_TCP = 6,
+	DNSPKT_PROTO_UDP = 17,
+	DNSPKT_TTL = 64,
+	DNSPKT_TCPOPT_END = 0,
+	DNSPKT_TCPOPT_NOP = 1,
+	DNSPKT_TCPOPT_MSS = 2,
 };
 
-enum ippkt_tcp_flags {
-	IPPKT_TCP_FIN = 0x01,
-	IPPKT_TCP_SYN = 0x02,
-	IPPKT_TCP_RST = 0x04,
-	IPPKT_TCP_PSH = 0x08,
-	IPPKT_TCP_ACK = 0x10,
+enum dnspkt_tcp_flags {
+	DNSPKT_TCP_FIN = 0x01,
+	DNSPKT_TCP_SYN = 0x02,
+	DNSPKT_TCP_RST = 0x04,
+	DNSPKT_TCP_PSH = 0x08,
+	DNSPKT_TCP_ACK = 0x10,
 };
 
 /* A parsed packet: addresses, ports and where the transport payload is. */
-struct ippkt {
-	uint8_t proto; /* IPPKT_PROTO_UDP or IPPKT_PROTO_TCP */
+struct dnspkt {
+	uint8_t proto; /* DNSPKT_PROTO_UDP or DNSPKT_PROTO_TCP */
 	struct ip_endpoint src, dst;
 	const uint8_t *l4; /* transport header */
 	size_t l4_len;	   /* transport header + payload */
@@ -63,7 +63,7 @@ struct ippkt {
  * (malformed or bad checksum) or -EPROTONOSUPPORT (another protocol, IPv6
  * extension headers, an IPv4 fragment).
  */
-int ippkt_parse(const uint8_t *pkt, size_t len, struct ippkt *out);
+int dnspkt_parse(const uint8_t *pkt, size_t len, struct dnspkt *out);
 
 /**
  * The Internet checksum of the transport segment @l4/@len from @src to
@@ -72,22 +72,22 @@ int ippkt_parse(const uint8_t *pkt, size_t len, struct ippkt *out);
  * is zero it is the value to store (a computed 0 is sent as 0xffff for UDP
  * by the builders).
  */
-uint16_t ippkt_l4_checksum(const struct ip_addr *src, const struct ip_addr *dst, uint8_t proto,
+uint16_t dnspkt_l4_checksum(const struct ip_addr *src, const struct ip_addr *dst, uint8_t proto,
 			   const uint8_t *l4, size_t len);
 
 /** The RFC 1071 checksum of @buf/@len alone (as the IPv4 header uses). */
-uint16_t ippkt_checksum(const uint8_t *buf, size_t len);
+uint16_t dnspkt_checksum(const uint8_t *buf, size_t len);
 
 /**
  * Build a UDP packet from @src to @dst (same family) carrying @payload into
  * @out (@cap bytes), with the IPv4 header checksum and the UDP checksum.
  * Returns the packet length, or 0 if it does not fit @cap or 65535 bytes.
  */
-size_t ippkt_build_udp(uint8_t *out, size_t cap, const struct ip_endpoint *src,
+size_t dnspkt_build_udp(uint8_t *out, size_t cap, const struct ip_endpoint *src,
 		       const struct ip_endpoint *dst, const uint8_t *payload, size_t len);
 
 /* The fields of a TCP segment to build. */
-struct ippkt_tcp {
+struct dnspkt_tcp {
 	uint32_t seq, ack;
 	uint8_t flags;
 	uint16_t window;
@@ -99,11 +99,11 @@ struct ippkt_tcp {
  * into @out, checksums included. Returns the packet length or 0 if it does
  * not fit.
  */
-size_t ippkt_build_tcp(uint8_t *out, size_t cap, const struct ip_endpoint *src,
-		       const struct ip_endpoint *dst, const struct ippkt_tcp *t,
+size_t dnspkt_build_tcp(uint8_t *out, size_t cap, const struct ip_endpoint *src,
+		       const struct ip_endpoint *dst, const struct dnspkt_tcp *t,
 		       const uint8_t *payload, size_t len);
 
 /** The destination address of an IPv4/IPv6 packet, without further checks. Returns 0 or -EBADMSG. */
-int ippkt_peek_dst(const uint8_t *pkt, size_t len, struct ip_addr *dst);
+int dnspkt_peek_dst(const uint8_t *pkt, size_t len, struct ip_addr *dst);
 
 #endif
