@@ -33,6 +33,8 @@
 #include "daemon/netmap.h"
 #include "daemon/state.h"
 #include "filter/filter.h"
+#include "magicsock/magicsock.h"
+#include "net/tls.h"
 #include "router/router.h"
 #include "util/compiler.h"
 #include "util/log.h"
@@ -65,6 +67,7 @@ struct ping_session {
 	uint64_t sent_ns; /* of the outstanding request, 0 = none */
 	unsigned count, results;
 	bool active;
+	bool ms_pending; /* a disco ping is out: magicsock calls back, keep the memory */
 };
 
 struct backend {
@@ -89,6 +92,8 @@ struct backend {
 	struct engine *engine;
 	struct dnshost *dns;   /* exists with the engine */
 	struct filter *filter; /* exists with the engine */
+	struct magicsock *ms;  /* owned by the engine; valid while b->engine is */
+	struct tls_config *relay_tls;
 	struct router router;
 	bool router_open;
 	struct netmap nm;
@@ -197,6 +202,8 @@ static size_t local_endpoints(struct backend *b, struct ip_endpoint *out, size_t
 	uint16_t port = b->engine ? engine_port(b->engine) : 0;
 	size_t n = 0;
 
+	if (b->ms)
+		return magicsock_local_endpoints(b->ms, out, (unsigned)max);
 	if (!port || getifaddrs(&ifa))
 		return 0;
 	for (i = ifa; i && n < max; i = i->ifa_next) {
@@ -538,6 +545,45 @@ static bool engine_outbound(void *ctx, const uint8_t *pkt, size_t len)
 	return false;
 }
 
+/* Our endpoints or home relay changed: tell the control server (and so every peer). */
+static void ms_changed(struct magicsock *ms, void *arg)
+{
+	struct backend *b = arg;
+
+	(void)ms;
+	if (b->engine && b->ctl && b->state != BACKEND_STOPPED) {
+		log_debug("backend", "local endpoints changed; updating the control server");
+		start_map(b);
+	}
+}
+
+static int start_magicsock(struct backend *b, char *err, size_t errlen)
+{
+	struct magicsock_config mc = {
+		.port = b->cfg.port,
+		.fwmark = ROUTER_FWMARK_BYPASS,
+		.node_private_key = b->st->node_key,
+		.disco_private_key = b->disco_private,
+		.exclude_ifname = b->tun_name,
+		.on_change = ms_changed,
+		.arg = b,
+	};
+	int ret;
+
+	/* Relays of an https control server speak TLS too, verified like it. */
+	if (!b->relay_tls && !strncmp(login_server(b), "https://", 8)) {
+		ret = tls_config_new_client(&b->relay_tls, true, b->tls_ca[0] ? b->tls_ca : NULL,
+					    err, errlen);
+		if (ret)
+			return ret;
+	}
+	mc.relay_tls = b->relay_tls;
+	ret = magicsock_new(&b->ms, b->loop, &mc);
+	if (ret)
+		snprintf(err, errlen, "cannot start magicsock: %s", strerror(-ret));
+	return ret;
+}
+
 static int start_engine(struct backend *b, char *err, size_t errlen)
 {
 	struct engine_config ec = {
@@ -556,9 +602,14 @@ static int start_engine(struct backend *b, char *err, size_t errlen)
 
 	if (b->engine)
 		return 0;
+	ret = start_magicsock(b, err, errlen);
+	if (ret)
+		return ret;
+	ec.ms = b->ms;
 	ret = engine_start(&b->engine, b->loop, &ec, err, errlen);
 	if (ret) {
 		b->engine = NULL;
+		b->ms = NULL; /* the engine freed it */
 		return ret;
 	}
 	wg_device_set_private_key(engine_device(b->engine), b->st->node_key);
@@ -586,8 +637,9 @@ static void stop_engine(struct backend *b)
 	b->filter = NULL;
 	if (b->engine) {
 		engine_log_stats(b->engine);
-		engine_stop(b->engine);
+		engine_stop(b->engine); /* frees the magicsock too */
 		b->engine = NULL;
+		b->ms = NULL;
 	}
 	if (b->router_open)
 		router_cleanup(&b->router);
@@ -613,10 +665,27 @@ static void engine_dead(void *ctx, const char *why)
 
 /* ---- netmap -> engine ---- */
 
-static void set_peer_endpoint(struct wg_peer *peer, const struct ctl_node *n)
+static void set_peer_endpoint(struct backend *b, struct wg_peer *peer, const struct ctl_node *n)
 {
 	struct ip_endpoint cur;
 	size_t i;
+
+	/* With magicsock the engine sends to a per-peer pseudo-endpoint; magicsock picks the path. */
+	if (b->ms) {
+		struct magicsock_peer mp = {
+			.node_key = n->node_key,
+			.disco_key = n->has_disco_key ? n->disco_key : NULL,
+			.endpoints = n->endpoints,
+			.nendpoints = n->nendpoints,
+			.home_region = n->home_relay,
+		};
+
+		if (magicsock_upsert_peer(b->ms, &mp))
+			log_warn("backend", "magicsock: cannot track peer %s", n->name);
+		if (!magicsock_peer_pseudo_endpoint(b->ms, n->node_key, &cur))
+			wg_peer_set_endpoint(peer, &cur);
+		return;
+	}
 
 	if (!n->nendpoints)
 		return;
@@ -642,7 +711,7 @@ static void peer_configure(struct backend *b, struct wg_peer *peer, const struct
 	for (size_t i = 0; i < n->nallowed_ips; i++)
 		if (route_wanted(b, n, &n->allowed_ips[i]))
 			wg_peer_add_allowed_ip(peer, &n->allowed_ips[i]);
-	set_peer_endpoint(peer, n);
+	set_peer_endpoint(b, peer, n);
 }
 
 /* After a prefs or netmap change that moves routes: every peer, then the OS. */
@@ -694,6 +763,8 @@ static void nm_peer_removed(void *ctx, const struct ctl_node *n)
 	peer = wg_device_peer_lookup(engine_device(b->engine), n->node_key);
 	if (peer)
 		wg_peer_remove(peer);
+	if (b->ms)
+		magicsock_remove_peer(b->ms, n->node_key);
 	log_debug("backend", "peer removed name=%s", n->name);
 }
 
@@ -745,7 +816,16 @@ static void nm_filter_changed(void *ctx, const struct ctl_filter_rule *rules, si
 		log_warn("backend", "packet filter: rules refused; denying new inbound traffic");
 }
 
+static void nm_relay_map_changed(void *ctx, const struct ctl_relay_map *map)
+{
+	struct backend *b = ctx;
+
+	if (b->ms && magicsock_set_relay_map(b->ms, map))
+		log_warn("backend", "magicsock: cannot use the relay map");
+}
+
 static const struct netmap_ops nm_ops = {
+	.relay_map_changed = nm_relay_map_changed,
 	.filter_changed = nm_filter_changed,
 	.peer_added = nm_peer_added,
 	.peer_changed = nm_peer_changed,
@@ -972,6 +1052,7 @@ void backend_shutdown(struct backend *b)
 			ping_end(b->pings[i], true);
 	stop_engine(b);
 	ctl_client_free(b->ctl);
+	tls_config_free(b->relay_tls);
 	wipe_auth_key(b);
 	if (b->router_open)
 		router_close(&b->router);
@@ -1192,14 +1273,36 @@ static void status_peer(const struct ctl_node *n, void *arg)
 	cJSON_AddStringToObject(o, "os", "linux");
 	cJSON_AddBoolToObject(o, "online", n->online);
 	add_time(o, "last_seen", n->online ? 0 : n->last_seen);
-	if (active && peer && wg_peer_get_endpoint(peer, &ep)) {
+	if (sc->b->ms) {
+		struct magicsock_path_info pi;
+
+		if (magicsock_peer_path(sc->b->ms, n->node_key, &pi))
+			pi.path = MAGICSOCK_PATH_NONE;
+		if (!active)
+			pi.path = MAGICSOCK_PATH_NONE; /* no session: idle, whatever the path */
+		if (pi.path == MAGICSOCK_PATH_DIRECT) {
+			cJSON_AddStringToObject(o, "path", "direct");
+			cJSON_AddStringToObject(o, "endpoint",
+						ip_endpoint_format(&pi.endpoint, buf, sizeof(buf)));
+			cJSON_AddNullToObject(o, "relay");
+		} else if (pi.path == MAGICSOCK_PATH_RELAY) {
+			cJSON_AddStringToObject(o, "path", "relay");
+			cJSON_AddNullToObject(o, "endpoint");
+			cJSON_AddStringToObject(o, "relay", pi.region_code);
+		} else {
+			cJSON_AddNullToObject(o, "path");
+			cJSON_AddNullToObject(o, "endpoint");
+			cJSON_AddNullToObject(o, "relay");
+		}
+	} else if (active && peer && wg_peer_get_endpoint(peer, &ep)) {
 		cJSON_AddStringToObject(o, "path", "direct");
 		cJSON_AddStringToObject(o, "endpoint", ip_endpoint_format(&ep, buf, sizeof(buf)));
+		cJSON_AddNullToObject(o, "relay");
 	} else {
 		cJSON_AddNullToObject(o, "path");
 		cJSON_AddNullToObject(o, "endpoint");
+		cJSON_AddNullToObject(o, "relay");
 	}
-	cJSON_AddNullToObject(o, "relay");
 	cJSON_AddNumberToObject(o, "rx_bytes", (double)st.rx_bytes);
 	cJSON_AddNumberToObject(o, "tx_bytes", (double)st.tx_bytes);
 	add_time(o, "last_handshake", st.last_handshake_sec);
@@ -1300,7 +1403,48 @@ static void ping_end(struct ping_session *p, bool notify)
 		p->cb(p->ctx, NULL, true);
 	p->active = false;
 	uv_timer_stop(&p->timer);
-	uv_close((uv_handle_t *)&p->timer, ping_free_cb);
+	if (!p->ms_pending)
+		uv_close((uv_handle_t *)&p->timer, ping_free_cb);
+}
+
+static void ping_send(uv_timer_t *t);
+
+/* A disco ping's answer (magicsock mode): via relay(REGION) or via IP:PORT. */
+static void ping_ms_cb(void *arg, const struct magicsock_ping_result *r)
+{
+	struct ping_session *p = arg;
+	char buf[IP_ENDPOINT_STRLEN];
+	cJSON *o;
+
+	p->ms_pending = false;
+	if (!p->active) {
+		uv_close((uv_handle_t *)&p->timer, ping_free_cb);
+		return;
+	}
+	o = cJSON_CreateObject();
+	cJSON_AddStringToObject(o, "peer", p->name);
+	cJSON_AddStringToObject(o, "ip", ip_addr_format(&p->dst, buf, sizeof(buf)));
+	if (r->err) {
+		cJSON_AddBoolToObject(o, "timeout", true);
+	} else {
+		cJSON_AddStringToObject(o, "via", r->direct ? "direct" : "relay");
+		if (r->direct) {
+			cJSON_AddStringToObject(o, "endpoint",
+						ip_endpoint_format(&r->endpoint, buf, sizeof(buf)));
+			cJSON_AddNullToObject(o, "relay");
+		} else {
+			cJSON_AddNullToObject(o, "endpoint");
+			cJSON_AddStringToObject(o, "relay", r->region_code);
+		}
+		cJSON_AddNumberToObject(o, "latency_ms", r->latency_us / 1000.0);
+	}
+	p->results++;
+	p->cb(p->ctx, o, false);
+	cJSON_Delete(o);
+	if ((!r->err && r->direct) || p->results >= p->count)
+		ping_end(p, true);
+	else
+		uv_timer_start(&p->timer, ping_send, r->err ? 0 : PING_INTERVAL_MS, 0);
 }
 
 static void ping_result(struct ping_session *p, bool timeout, double ms)
@@ -1345,6 +1489,16 @@ static void ping_send(uv_timer_t *t)
 	struct ip_addr src = {0};
 	size_t n;
 
+	if (b->ms) {
+		/* Disco ping: it reports the path; one at a time, paced by the answers. */
+		uv_timer_stop(&p->timer);
+		if (magicsock_ping(b->ms, p->key, ping_ms_cb, p)) {
+			ping_end(p, true);
+			return;
+		}
+		p->ms_pending = true;
+		return;
+	}
 	if (p->sent_ns) {
 		p->sent_ns = 0;
 		ping_result(p, true, 0);

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "magicsock/magicsock.h"
 #include "tun/tun.h"
 #include "util/compiler.h"
 #include "util/pktbuf.h"
@@ -238,6 +239,9 @@ void engine_stop(struct engine *e)
 	if (e->bind_open)
 		wg_bind_udp_close(&e->bind);
 	e->bind_open = false;
+	/* Before the device: nothing may deliver to a device being destroyed. */
+	magicsock_free(e->cfg.ms);
+	e->cfg.ms = NULL;
 	if (e->dev)
 		wg_device_destroy(e->dev);
 	e->dev = NULL;
@@ -272,17 +276,33 @@ int engine_start(struct engine **out, uv_loop_t *loop, const struct engine_confi
 					 : strerror(-ret));
 		goto err_stop;
 	}
-	wg_bind_udp_init(&e->bind, loop);
-	e->bind_open = true;
-	ret = wg_device_create(&e->dev, loop, &wg_bind_udp_ops, &e->bind, &tun_ops, e);
+	if (cfg->ms) {
+		ret = wg_device_create(&e->dev, loop, &magicsock_net_ops, cfg->ms, &tun_ops, e);
+	} else {
+		wg_bind_udp_init(&e->bind, loop);
+		e->bind_open = true;
+		ret = wg_device_create(&e->dev, loop, &wg_bind_udp_ops, &e->bind, &tun_ops, e);
+	}
 	if (ret) {
 		snprintf(err, errlen, "cannot create the WireGuard device: %s", strerror(-ret));
 		goto err_stop;
 	}
 	wg_device_set_mtu(e->dev, e->tun.mtu);
-	sink = (struct wg_bind_udp_sink){
-		.input = net_input, .ctx = e, .pool = wg_device_pool(e->dev)};
-	wg_bind_udp_set_sink(&e->bind, &sink);
+	if (cfg->ms) {
+		struct magicsock_sink ms_sink = {
+			.input = net_input, .ctx = e, .pool = wg_device_pool(e->dev)};
+
+		ret = magicsock_set_sink(cfg->ms, &ms_sink);
+		if (ret) {
+			snprintf(err, errlen, "cannot listen on UDP port %u: %s", cfg->port,
+				 strerror(-ret));
+			goto err_stop;
+		}
+	} else {
+		sink = (struct wg_bind_udp_sink){
+			.input = net_input, .ctx = e, .pool = wg_device_pool(e->dev)};
+		wg_bind_udp_set_sink(&e->bind, &sink);
+	}
 	if (cfg->fwmark)
 		wg_device_set_fwmark(e->dev, cfg->fwmark);
 	ret = wg_device_set_listen_port(e->dev, cfg->port);

@@ -16,6 +16,7 @@
 #include <uv.h>
 
 struct engine;
+struct magicsock;
 struct wg_device;
 
 struct engine_config {
@@ -23,6 +24,12 @@ struct engine_config {
 	unsigned int mtu; /* 0: the TUN default (1420) */
 	uint16_t port;	  /* UDP listen port, 0 = random */
 	uint32_t fwmark;  /* SO_MARK of the UDP socket, 0 = none */
+	/*
+	 * The outside: NULL for a plain UDP socket (the bare engine), or a
+	 * magicsock (mesh mode), which the engine then owns and frees first
+	 * when it stops.
+	 */
+	struct magicsock *ms;
 	bool uapi;	  /* serve /var/run/wireguard/<ifname>.sock */
 	bool uapi_read_only;
 	/* If the UAPI path is another live process's, warn and go on (mesh mode). */

@@ -435,18 +435,20 @@ int magicsock_set_sink(struct magicsock *ms, const struct magicsock_sink *sink)
 int magicsock_bind(struct magicsock *ms, uint16_t port, uint32_t fwmark, uint16_t *bound_port)
 {
 	uint16_t bound = 0;
-	bool changed;
+	bool changed, first;
 	int ret;
 
 	if (!ms->have_sink)
 		return -EINVAL;
+	first = !ms->udp.sock;
 	/* "Any port" while bound to one: keep it (the device asks once more after we bound). */
 	if (!port && ms->udp.sock)
 		port = ms->port;
 	ret = wg_bind_udp_open(&ms->udp, port, fwmark, &bound);
 	if (ret)
 		return ret;
-	changed = bound != ms->port;
+	/* The first bind counts as a change even on the configured port: endpoints start here. */
+	changed = first || bound != ms->port;
 	ms->port = bound;
 	ms->fwmark = fwmark;
 	if (bound_port)

@@ -91,8 +91,11 @@ ns_assert_match "auth key printed on the last line" "$KEY" '^[[:graph:]]{20,}$'
 start_meshd()
 {
 	local n=$1
+	# meshd points the resolver at MagicDNS: give each node its own resolv.conf
+	# (ip netns exec bind-mounts it) so the host's is never touched.
+	ns_resolv "$n" 192.0.2.53 >/dev/null
 	ns_start "$n" "$NS_TMP/$n.log" "$MESHD" --state-dir "$NS_TMP/$n.state" \
-		--socket "${SOCK[$n]}" --tun "${TUN[$n]}" --port 41641
+		--socket "${SOCK[$n]}" --tun "${TUN[$n]}" --port 41641 ${MESHD_FLAGS:-}
 	PID[$n]=$NS_PID
 	ns_wait 10 test -S "${SOCK[$n]}"
 }

@@ -107,6 +107,9 @@ declare -A UPFLAGS=(
 	[e1]="--advertise-exit-node"
 )
 for n in "${NODES[@]}"; do
+	# meshd points the resolver at MagicDNS: give each node its own resolv.conf
+	# (ip netns exec bind-mounts it) so the host's is never touched.
+	ns_resolv "$n" 192.0.2.53 >/dev/null
 	ns_start "$n" "$NS_TMP/$n.log" "$MESHD" --state-dir "$NS_TMP/$n.state" \
 		--socket "${SOCK[$n]}" --tun "${TUN[$n]}" --port 41641
 	ns_wait 10 test -S "${SOCK[$n]}"
