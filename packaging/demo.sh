@@ -70,6 +70,11 @@ ns_nat homenat cone
 ns_lan office officenat 10.2.0.1/24 server subnetrt
 ns_nat officenat cone
 ns_lan printers subnetrt 192.168.50.1/24 printer=192.168.50.50
+# Like real home routers: the NAT boxes refuse new connections to themselves from outside
+# (without this, a peer's first hole-punching packet is taken as addressed to the box).
+for nat in homenat officenat; do
+	ns_exec "$nat" iptables -w -A INPUT -i wan -m conntrack --ctstate NEW -j DROP
+done
 note "laptop 10.1.0.2 behind the home NAT; server 10.2.0.2 and a subnet router 10.2.0.3"
 note "behind the office NAT; a printer LAN 192.168.50.0/24 behind the subnet router;"
 note "an exit node, the control server and a web host on the public side (203.0.113.0/24)."
