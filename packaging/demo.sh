@@ -142,6 +142,9 @@ say "meshctl status (on the laptop)"
 ns_wait 20 sh -c "ip netns exec $(ns_name laptop) $MESHCTL --socket ${SOCK[laptop]} status --json | python3 -c 'import json,sys; sys.exit(0 if len(json.load(sys.stdin)[\"peers\"]) == 3 else 1)'"
 ctl laptop status
 
+say "meshctl netcheck (on the laptop): what its NAT looks like from outside"
+ctl laptop netcheck || true
+
 say "meshctl ping server: the first pongs may come through the relay, then directly"
 ctl laptop ping -c 20 server || true
 

@@ -1605,3 +1605,69 @@ void backend_ping_cancel(struct backend *b, backend_ping_cb *cb, void *ctx)
 			ping_end(p, false);
 	}
 }
+
+/* ---- netcheck ---- */
+
+struct netcheck_req {
+	backend_netcheck_cb *cb;
+	void *ctx;
+};
+
+static void netcheck_done(void *arg, const struct netcheck_report *r)
+{
+	struct netcheck_req *q = arg;
+	cJSON *o = cJSON_CreateObject(), *lat = cJSON_CreateObject();
+	char buf[IP_ENDPOINT_STRLEN];
+	const char *preferred = NULL;
+
+	cJSON_AddBoolToObject(o, "udp", r->udp);
+	cJSON_AddBoolToObject(o, "ipv4", r->ipv4);
+	if (r->has_global_v4)
+		cJSON_AddStringToObject(o, "global_v4",
+					ip_endpoint_format(&r->global_v4, buf, sizeof(buf)));
+	else
+		cJSON_AddNullToObject(o, "global_v4");
+	cJSON_AddBoolToObject(o, "ipv6", r->ipv6);
+	if (r->has_global_v6)
+		cJSON_AddStringToObject(o, "global_v6",
+					ip_endpoint_format(&r->global_v6, buf, sizeof(buf)));
+	else
+		cJSON_AddNullToObject(o, "global_v6");
+	if (r->mapping_varies_known)
+		cJSON_AddBoolToObject(o, "mapping_varies_by_dest_ip", r->mapping_varies);
+	else
+		cJSON_AddNullToObject(o, "mapping_varies_by_dest_ip");
+	for (unsigned i = 0; i < r->nregions; i++) {
+		if (r->regions[i].region_id == r->preferred_region)
+			preferred = r->regions[i].code;
+		if (r->regions[i].latency_us)
+			cJSON_AddNumberToObject(lat, r->regions[i].code,
+						r->regions[i].latency_us / 1000.0);
+	}
+	if (preferred)
+		cJSON_AddStringToObject(o, "preferred_relay", preferred);
+	else
+		cJSON_AddNullToObject(o, "preferred_relay");
+	cJSON_AddItemToObject(o, "relay_latency", lat);
+	q->cb(q->ctx, o, NULL);
+	cJSON_Delete(o);
+	free(q);
+}
+
+int backend_netcheck(struct backend *b, backend_netcheck_cb *cb, void *ctx)
+{
+	struct netcheck_req *q;
+	int ret;
+
+	if (!b->ms)
+		return -ENOTCONN;
+	q = malloc(sizeof(*q));
+	if (!q)
+		return -ENOMEM;
+	q->cb = cb;
+	q->ctx = ctx;
+	ret = magicsock_netcheck(b->ms, netcheck_done, q);
+	if (ret)
+		free(q);
+	return ret;
+}

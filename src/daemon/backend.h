@@ -112,6 +112,15 @@ int backend_ping(struct backend *b, const char *peer, unsigned count, backend_pi
 /** Stop the ping session of (@cb, @ctx) without calling back. */
 void backend_ping_cancel(struct backend *b, backend_ping_cb *cb, void *ctx);
 
+/** The netcheck report (docs/localapi.md) arrives here; borrowed for the call. */
+typedef void backend_netcheck_cb(void *ctx, const cJSON *report, const char *error);
+
+/**
+ * Run a netcheck on magicsock's socket (STUN to every relay region). The
+ * callback always comes later from the loop; -ENOTCONN when not running.
+ */
+int backend_netcheck(struct backend *b, backend_netcheck_cb *cb, void *ctx);
+
 /** Add/remove a watcher; a new watcher first gets the current state. */
 int backend_watch(struct backend *b, backend_event_cb *cb, void *ctx);
 void backend_unwatch(struct backend *b, backend_event_cb *cb, void *ctx);

@@ -392,11 +392,49 @@ static void h_whois(struct http_exchange *ex, const struct http_request *req, vo
 	respond_json(ex, 200, r);
 }
 
+/* A pending netcheck: the exchange may be gone (client left) before the report. */
+struct netcheck_wait {
+	struct http_exchange *ex;
+	bool gone;
+};
+
+static void netcheck_abort(struct http_exchange *ex, void *arg)
+{
+	(void)ex;
+	((struct netcheck_wait *)arg)->gone = true;
+}
+
+static void netcheck_report(void *ctx, const cJSON *report, const char *error)
+{
+	struct netcheck_wait *w = ctx;
+
+	if (!w->gone) {
+		http_exchange_on_abort(w->ex, NULL, NULL);
+		if (report)
+			respond_json(w->ex, 200, cJSON_Duplicate(report, true));
+		else
+			respond_error(w->ex, 500, error ? error : "netcheck failed");
+	}
+	free(w);
+}
+
 static void h_netcheck(struct http_exchange *ex, const struct http_request *req, void *arg)
 {
+	struct localapi *api = arg;
+	struct netcheck_wait *w = calloc(1, sizeof(*w));
+
 	(void)req;
-	(void)arg;
-	respond_error(ex, 501, "netcheck needs NAT traversal support, which this meshd lacks");
+	if (!w) {
+		respond_error(ex, 500, "out of memory");
+		return;
+	}
+	w->ex = ex;
+	http_exchange_on_abort(ex, netcheck_abort, w);
+	if (backend_netcheck(api->b, netcheck_report, w)) {
+		http_exchange_on_abort(ex, NULL, NULL);
+		free(w);
+		respond_error(ex, 409, "not running: netcheck uses the mesh's socket (meshctl up)");
+	}
 }
 
 /* ---- lifetime ---- */
