@@ -312,8 +312,10 @@ static int nodes_list(struct call *c)
 		first = r;
 		while (r < nr && routes[r].node_id == nodes[i].id)
 			r++;
-		cJSON_AddItemToArray(c->result, adminapi_node_json(c->reg, &nodes[i],
-								   routes + first, r - first));
+		/* No routes at all: routes is NULL, and NULL + 0 is undefined. */
+		cJSON_AddItemToArray(c->result,
+				     adminapi_node_json(c->reg, &nodes[i],
+							routes ? routes + first : NULL, r - first));
 	}
 out_free:
 	free(nodes);

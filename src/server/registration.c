@@ -43,9 +43,8 @@ static bool all_zero(const uint8_t *b, size_t n)
 	return !acc;
 }
 
-/* Keep only well-formed endpoints, as compact JSON that fits the store. */
-static int clean_endpoints(const char *json, char out[STORE_ENDPOINTS_MAX],
-			   struct registry_error *err)
+int registry_clean_endpoints(const char *json, char out[STORE_ENDPOINTS_MAX],
+			     struct registry_error *err)
 {
 	cJSON *arr, *e;
 	size_t o = 1;
@@ -83,8 +82,7 @@ static int clean_endpoints(const char *json, char out[STORE_ENDPOINTS_MAX],
 	return 0;
 }
 
-/* Reported text ends up in logs and tables: no control characters, no quotes. */
-static void clean_text(char *s)
+void registry_clean_text(char *s)
 {
 	for (; *s; s++)
 		if ((unsigned char)*s < 0x20 || *s == 0x7f || *s == '"')
@@ -110,10 +108,10 @@ static int prepare(const struct registry_request *req, struct store_node *tmpl,
 	snprintf(tmpl->hostname, sizeof(tmpl->hostname), "%s",
 		 req->hostname && *req->hostname ? req->hostname : "node");
 	snprintf(tmpl->os, sizeof(tmpl->os), "%s", req->os ? req->os : "");
-	clean_text(tmpl->hostname);
-	clean_text(tmpl->os);
+	registry_clean_text(tmpl->hostname);
+	registry_clean_text(tmpl->os);
 	tmpl->ephemeral = req->ephemeral;
-	ret = clean_endpoints(req->endpoints, tmpl->endpoints, err);
+	ret = registry_clean_endpoints(req->endpoints, tmpl->endpoints, err);
 	if (ret)
 		return ret;
 	if (!req->n_routes)

@@ -750,3 +750,8 @@ void registry_note_registered(struct registry *reg, int64_t node_id)
 {
 	idset_del(&reg->expired, node_id);
 }
+
+int registry_note_expired(struct registry *reg, int64_t node_id)
+{
+	return idset_add(&reg->expired, node_id);
+}

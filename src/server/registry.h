@@ -226,4 +226,60 @@ int registry_policy_set(struct registry *reg, const char *text, struct registry_
  */
 void registry_tick(struct registry *reg);
 
+/*
+ * After registration: what a node's later requests change (registry_session.c).
+ */
+
+/** What a node reports about itself in a map request; NULL / false members are unchanged. */
+struct registry_report {
+	const uint8_t *disco_key; /* STORE_KEY_LEN bytes */
+	const char *endpoints;	  /* JSON array of "IP:PORT" */
+	const char *hostname;
+	const char *os;
+	bool has_routes; /* routes/n_routes replace the advertised routes */
+	const char *const *routes;
+	size_t n_routes;
+};
+
+/**
+ * Store what node @node_id reports (one transaction, nothing written when
+ * nothing differs) and announce it: REGISTRY_ROUTES_CHANGED when the advertised
+ * routes changed, else REGISTRY_NODE_CHANGED. *@changed (may be NULL) says
+ * whether anything did. -ENOENT for an unknown node, -EINVAL for a bad route.
+ */
+int registry_node_report(struct registry *reg, int64_t node_id, const struct registry_report *r,
+			 bool *changed, struct registry_error *err);
+
+/** The routes of one node (heap array, free()), advertised and/or approved. */
+int registry_node_routes(struct registry *reg, int64_t node_id, struct store_route **out,
+			 size_t *n);
+
+/**
+ * Whether pending registration @id exists for @machine_key: 0, -ENOENT (no
+ * such id any more: approved, timed out or replaced) or -EACCES (another
+ * machine's).
+ */
+int registry_pending_check(struct registry *reg, const char *id,
+			   const uint8_t machine_key[STORE_KEY_LEN]);
+
+/**
+ * Renew a node key without logging in again: the node of @machine_key whose
+ * current key is @old_node_key and has not expired gets @node_key (and
+ * @disco_key); id, name, addresses and key expiry stay. -ENOENT when no node
+ * matches, -EKEYEXPIRED when its key has expired (a new login is needed),
+ * -EEXIST when @node_key belongs to another node.
+ */
+int registry_node_renew(struct registry *reg, const uint8_t machine_key[STORE_KEY_LEN],
+			const uint8_t old_node_key[STORE_KEY_LEN],
+			const uint8_t node_key[STORE_KEY_LEN],
+			const uint8_t disco_key[STORE_KEY_LEN], struct store_node *out,
+			struct registry_error *err);
+
+/**
+ * Log out: expire the key of the node of @machine_key, which must currently be
+ * @node_key, and announce REGISTRY_NODE_EXPIRED. -ENOENT when no node matches.
+ */
+int registry_node_logout(struct registry *reg, const uint8_t machine_key[STORE_KEY_LEN],
+			 const uint8_t node_key[STORE_KEY_LEN], struct registry_error *err);
+
 #endif

@@ -57,6 +57,16 @@ void registry_emit(struct registry *reg, enum registry_event_type type, int64_t 
 /** Forget that the node's key expiry was announced: it registered again. */
 void registry_note_registered(struct registry *reg, int64_t node_id);
 
+/** Remember that the node's key expiry has been announced (so registry_tick() does not repeat it). */
+int registry_note_expired(struct registry *reg, int64_t node_id);
+
+/** Keep only well-formed endpoints of the JSON array @json, as compact JSON that fits the store. */
+int registry_clean_endpoints(const char *json, char out[STORE_ENDPOINTS_MAX],
+			     struct registry_error *err);
+
+/** Reported text ends up in logs and tables: replace control characters and quotes in @s. */
+void registry_clean_text(char *s);
+
 /** Drop every pending registration (on destroy). */
 void registry_pending_clear(struct registry *reg);
 

@@ -2,7 +2,10 @@
 /*
  * `meshcontrol serve`: open the store (creating its directory), make the
  * server's key on first start, build the registry, listen on the admin socket,
- * run periodic housekeeping, and stop cleanly on SIGTERM or SIGINT.
+ * start the embedded relay and STUN server (relay.enabled), serve the control
+ * API over HTTP(S) on "listen" (with the relay on /relay), run periodic
+ * housekeeping, and stop cleanly on SIGTERM or SIGINT: map streams end, nodes
+ * go offline, the database is closed last.
  */
 #ifndef MESH_SERVER_SERVE_H
 #define MESH_SERVER_SERVE_H

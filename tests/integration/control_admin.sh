@@ -132,6 +132,7 @@ cat >"$cfg" <<EOF
 	"database": {"type": "sqlite", "path": "$db"},
 	"admin_socket": "$sock",
 	"base_domain": "mesh.test",
+	"relay": {"stun_listen": "127.0.0.1:0"}, // no fixed port: tests may run side by side
 	"ephemeral_inactivity_timeout": "30m", // trailing comma next
 }
 EOF

@@ -669,6 +669,117 @@ static void test_routes_and_policy(void **state)
 	free(text);
 }
 
+/* What later requests change: reports, key renewal, logout, the checks of a waiting login. */
+static void test_session_changes(void **state)
+{
+	static const char *const routes[] = {"10.1.0.0/16", "10.2.0.0/16"};
+	static const char *const bad[] = {"10.1.0.1/16"};
+	struct fixture *f = *state;
+	char key[AUTHKEY_STR_LEN + 1], id[REGISTRY_PENDING_ID_LEN + 1];
+	uint8_t disco[STORE_KEY_LEN], newkey[STORE_KEY_LEN], other[STORE_KEY_LEN];
+	struct registry_report rep = {0};
+	struct store_route *rs = NULL;
+	struct registry_request r;
+	struct registry_error err;
+	struct store_node n, m;
+	size_t nrs = 0;
+	bool changed;
+	int ev;
+
+	registry_user_create(f->reg, "alice", NULL, NULL);
+	make_key(f, "alice", true, false, NULL, 3600, key);
+	request(&r, 1, "laptop");
+	assert_int_equal(registry_register_authkey(f->reg, &r, key, &n, &err), 0);
+
+	/* A report of new endpoints, disco key, host name and routes: one event. */
+	memset(disco, 0x77, sizeof(disco));
+	rep.disco_key = disco;
+	rep.endpoints = "[\"198.51.100.1:41641\"]";
+	rep.hostname = "laptop\x01";
+	rep.os = "linux";
+	rep.has_routes = true;
+	rep.routes = routes;
+	rep.n_routes = 2;
+	ev = f->nevents;
+	assert_int_equal(registry_node_report(f->reg, n.id, &rep, &changed, &err), 0);
+	assert_true(changed);
+	assert_int_equal(f->nevents, ev + 1);
+	assert_int_equal(f->events[ev], REGISTRY_ROUTES_CHANGED);
+	assert_int_equal(registry_node_by_machine(f->reg, r.machine_key, &m), 0);
+	assert_memory_equal(m.disco_key, disco, STORE_KEY_LEN);
+	assert_string_equal(m.endpoints, "[\"198.51.100.1:41641\"]");
+	assert_string_equal(m.hostname, "laptop?");
+	assert_int_equal(registry_node_routes(f->reg, n.id, &rs, &nrs), 0);
+	assert_int_equal(nrs, 2);
+	free(rs);
+	/* The same again: nothing written, nothing announced. */
+	assert_int_equal(registry_node_report(f->reg, n.id, &rep, &changed, &err), 0);
+	assert_false(changed);
+	assert_int_equal(f->nevents, ev + 1);
+	/* Only the disco key: NODE_CHANGED. Fewer routes: ROUTES_CHANGED. */
+	disco[0] = 1;
+	rep.n_routes = 2;
+	assert_int_equal(registry_node_report(f->reg, n.id, &rep, &changed, &err), 0);
+	assert_int_equal(f->events[f->nevents - 1], REGISTRY_NODE_CHANGED);
+	rep.n_routes = 1;
+	assert_int_equal(registry_node_report(f->reg, n.id, &rep, &changed, &err), 0);
+	assert_int_equal(f->events[f->nevents - 1], REGISTRY_ROUTES_CHANGED);
+	rep.routes = bad;
+	assert_int_equal(registry_node_report(f->reg, n.id, &rep, &changed, &err), -EINVAL);
+	assert_non_null(strstr(err.msg, "invalid advertised route"));
+	rep.has_routes = false;
+	rep.endpoints = "not json";
+	assert_int_equal(registry_node_report(f->reg, n.id, &rep, &changed, &err), -EINVAL);
+	assert_int_equal(registry_node_report(f->reg, 999, &rep, &changed, &err), -ENOENT);
+
+	/* Renewal: same id and addresses, the new key, the same expiry. */
+	memset(newkey, 0x55, sizeof(newkey));
+	memset(other, 0x66, sizeof(other));
+	assert_int_equal(registry_node_renew(f->reg, r.machine_key, other, newkey, disco, &m, &err),
+			 -ENOENT);
+	assert_int_equal(
+		registry_node_renew(f->reg, r.machine_key, r.node_key, newkey, disco, &m, &err), 0);
+	assert_int_equal(m.id, n.id);
+	assert_string_equal(m.ipv4, n.ipv4);
+	assert_memory_equal(m.node_key, newkey, STORE_KEY_LEN);
+	assert_int_equal(m.expiry, n.expiry);
+	assert_int_equal(f->events[f->nevents - 1], REGISTRY_NODE_CHANGED);
+	/* A key another node holds is refused. */
+	request(&r, 9, "other");
+	assert_int_equal(registry_register_authkey(f->reg, &r, key, &m, &err), 0);
+	request(&r, 1, "laptop");
+	assert_int_equal(
+		registry_node_renew(f->reg, r.machine_key, newkey, m.node_key, disco, NULL, &err),
+		-EEXIST);
+
+	/* Logout: only with the current key; it expires the key and says so. */
+	assert_int_equal(registry_node_logout(f->reg, r.machine_key, r.node_key, &err), -ENOENT);
+	assert_int_equal(registry_node_logout(f->reg, r.machine_key, newkey, &err), 0);
+	assert_int_equal(f->events[f->nevents - 1], REGISTRY_NODE_EXPIRED);
+	assert_int_equal(registry_node_by_machine(f->reg, r.machine_key, &m), 0);
+	assert_true(registry_node_expired(f->reg, &m));
+	ev = f->nevents;
+	assert_int_equal(registry_node_logout(f->reg, r.machine_key, newkey, &err), 0);
+	assert_int_equal(f->nevents, ev);
+	/* The tick does not announce it a second time. */
+	f->now += 1;
+	registry_tick(f->reg);
+	assert_int_equal(f->nevents, ev);
+	/* An expired key cannot be renewed without logging in. */
+	assert_int_equal(
+		registry_node_renew(f->reg, r.machine_key, newkey, other, disco, NULL, &err),
+		-EKEYEXPIRED);
+
+	/* A waiting login: its own machine only, gone once approved. */
+	request(&r, 20, "phone");
+	assert_int_equal(registry_register_pending(f->reg, &r, id, &err), 0);
+	assert_int_equal(registry_pending_check(f->reg, id, r.machine_key), 0);
+	assert_int_equal(registry_pending_check(f->reg, id, other), -EACCES);
+	assert_int_equal(registry_pending_check(f->reg, "0123", r.machine_key), -ENOENT);
+	assert_int_equal(registry_approve(f->reg, id, "alice", NULL, &err), 0);
+	assert_int_equal(registry_pending_check(f->reg, id, r.machine_key), -ENOENT);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -686,6 +797,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_delete_rename_find, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_exhaustion, setup_tiny, teardown),
 		cmocka_unit_test_setup_teardown(test_routes_and_policy, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_session_changes, setup, teardown),
 	};
 
 	if (sodium_init() < 0)
