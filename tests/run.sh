@@ -38,7 +38,7 @@ packages=(
 	iproute2 iputils-ping iptables nftables conntrack procps psmisc kmod util-linux
 	wireguard-go wireguard-tools iperf3 dnsutils dnsmasq-base stun-client
 	openssh-server openssh-client socat netcat-openbsd curl openssl python3
-	scdoc lintian zsh bash-completion man-db systemd
+	scdoc lintian zsh bash-completion man-db systemd jq
 )
 
 install_packages() {

@@ -14,6 +14,7 @@
 #include "mesh/version.h"
 #include "server/cli.h"
 #include "server/config.h"
+#include "server/policy/check.h"
 #include "server/serve.h"
 #include "util/hujson.h"
 
@@ -143,11 +144,9 @@ int main(int argc, char **argv)
 		config_free(&cfg);
 		return ret;
 	}
-	if (!strcmp(cmd, "policy") && argc > 2 && !strcmp(argv[2], "check")) {
-		fprintf(stderr, "meshcontrol: 'policy check' is not implemented yet: it arrives "
-				"with ACL support\n");
-		return 1;
-	}
+	/* Offline: validate a policy file and run its tests (docs/policy.md). */
+	if (!strcmp(cmd, "policy") && argc > 2 && !strcmp(argv[2], "check"))
+		return policy_check_cli(argc - 2, argv + 2);
 	if (!cli_is_group(cmd)) {
 		fprintf(stderr, "meshcontrol: unknown command '%s'\n", cmd);
 		usage(stderr);

@@ -93,6 +93,21 @@ expect 2 "--nodes without a file" -- ok.hujson --nodes
 expect 0 "--help" -- --help
 holds "usage text" grep -q '^usage: meshcontrol policy check FILE' "$tmp/out"
 
+# The same code behind meshcontrol's own command line.
+mc=$build/src/server/meshcontrol
+if [[ -x $mc ]]; then
+	if "$mc" policy check ok.hujson >"$tmp/out" 2>&1 && grep -q 'policy is valid' "$tmp/out"; then
+		pass "meshcontrol policy check ok.hujson"
+	else
+		fail "meshcontrol policy check ok.hujson: $(cat "$tmp/out")"
+	fi
+	if "$mc" policy check failing.hujson >"$tmp/out" 2>&1; then
+		fail "meshcontrol policy check failing.hujson exited 0"
+	else
+		pass "meshcontrol policy check failing.hujson exits non-zero"
+	fi
+fi
+
 if ((failures)); then
 	echo "policy_check: $failures failed"
 	exit 1
