@@ -404,16 +404,24 @@ static void test_relay_then_direct(void **state)
 	assert_int_equal(path.path, MAGICSOCK_PATH_RELAY);
 	assert_int_equal(path.region_id, REGION);
 	assert_string_equal(path.region_code, "home");
-	send_packet(0);
+	/*
+	 * The peer's own relay connection may still be coming up (the relay then
+	 * drops what it cannot deliver, as WireGuard would retry): resend until it
+	 * arrives, as the engine's handshake retransmits do.
+	 */
 	want_rx = 1;
-	assert_true(run_until(b_received, 5000));
+	for (int i = 0; i < 50 && !b_received(); i++) {
+		send_packet(0);
+		run_until(b_received, 200);
+	}
+	assert_true(b_received());
 	assert_true(nodes[1].rx_relay >= 1);
 	assert_int_equal(nodes[1].rx_direct, 0);
 	assert_int_equal(magicsock_ping(nodes[0].ms, nodes[1].pub, on_ping, &ping_res), -ENOTCONN);
 	/* Disco keys arrive (a netmap update, no endpoints): call-me-maybe finds the way. */
 	set_peer(0, true);
 	set_peer(1, true);
-	assert_true(run_until(direct_both_ways, 3000));
+	assert_true(run_until(direct_both_ways, 10000));
 	assert_int_equal(magicsock_peer_path(nodes[0].ms, nodes[1].pub, &path), 0);
 	me = (struct ip_endpoint){.addr = {.family = IP_FAMILY_V4, .bytes = {127, 0, 0, 1}},
 				  .port = magicsock_port(nodes[1].ms)};
@@ -423,12 +431,12 @@ static void test_relay_then_direct(void **state)
 	want_rx = nodes[1].tun_rx + 1;
 	nodes[1].rx_direct = 0;
 	send_packet(0);
-	assert_true(run_until(b_received, 2000));
+	assert_true(run_until(b_received, 6000));
 	assert_true(nodes[1].rx_direct > 0);
 	/* `ping` says how: directly now. */
 	assert_int_equal(magicsock_ping(nodes[0].ms, nodes[1].pub, on_ping, &ping_res), 0);
 	assert_int_equal(ping_count, 0); /* never from inside the call */
-	assert_true(run_until(pinged, 3000));
+	assert_true(run_until(pinged, 10000));
 	assert_int_equal(ping_res.err, 0);
 	assert_true(ping_res.direct);
 	assert_int_equal(ping_res.endpoint.port, me.port);
@@ -436,7 +444,7 @@ static void test_relay_then_direct(void **state)
 	/* netcheck: UDP works, we are 127.0.0.1:port to the STUN server, home is 900. */
 	assert_int_equal(magicsock_netcheck(nodes[0].ms, on_netcheck, NULL), 0);
 	assert_int_equal(nc_count, 0);
-	assert_true(run_until(netchecked, 5000));
+	assert_true(run_until(netchecked, 15000));
 	assert_true(nc_res.udp);
 	assert_true(nc_res.has_global_v4);
 	assert_int_equal(nc_res.global_v4.port, magicsock_port(nodes[0].ms));
@@ -489,7 +497,7 @@ static void expect_drop(const uint8_t *buf, size_t len, size_t offset, const cha
 	watch_counter = (uint64_t *)((uint8_t *)&stats_now + offset);
 	watch_want = *watch_counter + 1;
 	raw_send(buf, len);
-	if (!run_until(counter_reached, 2000))
+	if (!run_until(counter_reached, 6000))
 		fail_msg("%s was not counted", what);
 }
 
@@ -580,7 +588,7 @@ static void test_bad_input(void **state)
 	memcpy(m.node_key, nodes[1].pub, 32);
 	n = seal_from_b(buf, sizeof(buf), &m);
 	raw_send(buf, n);
-	assert_true(run_until(raw_readable, 2000));
+	assert_true(run_until(raw_readable, 6000));
 	{
 		uint8_t reply[512];
 		ssize_t got = recv(raw_fd, reply, sizeof(reply), 0);
@@ -621,17 +629,17 @@ static void test_bad_input(void **state)
 						  .on_state = on_intruder_state,
 					  }),
 			 0);
-	assert_true(run_until(intruder_connected, 5000));
+	assert_true(run_until(intruder_connected, 15000));
 	magicsock_get_stats(nodes[0].ms, &stats_now);
 	watch_counter = &stats_now.drop_relay_unknown;
 	watch_want = stats_now.drop_relay_unknown + 1;
 	assert_int_equal(relay_client_send(intruder, nodes[0].pub, buf, 100), 0);
-	assert_true(run_until(counter_reached, 3000));
+	assert_true(run_until(counter_reached, 10000));
 	relay_client_free(intruder);
 	/* After all that the real peer still gets through. */
 	want_rx = nodes[1].tun_rx + 1;
 	send_packet(0);
-	assert_true(run_until(b_received, 3000));
+	assert_true(run_until(b_received, 10000));
 }
 
 static void test_peer_set(void **state)
@@ -678,7 +686,7 @@ static void test_peer_set(void **state)
 	assert_int_equal(magicsock_ping(nodes[0].ms, nodes[1].pub, on_ping, &ping_res), 0);
 	assert_int_equal(magicsock_remove_peer(nodes[0].ms, nodes[1].pub), 0);
 	assert_int_equal(ping_count, 0);
-	assert_true(run_until(pinged, 1000));
+	assert_true(run_until(pinged, 5000));
 	assert_int_equal(ping_res.err, -ECANCELED);
 	assert_int_equal(magicsock_set_peers(nodes[0].ms, NULL, 0), 0);
 }
