@@ -255,6 +255,14 @@ int ctl_register_request_seal(const struct ctl_register_request *m,
 	return ret;
 }
 
+/* Why a sealed message did not open, for the caller's error report. */
+static void open_error(struct ctl_err *err, int ret)
+{
+	if (err)
+		snprintf(err->msg, sizeof(err->msg), "%s",
+			 ret == -EBADMSG ? "sealed box does not open" : "bad envelope");
+}
+
 int ctl_register_request_open(struct ctl_register_request *m,
 			      const uint8_t server_priv[CTL_KEY_LEN], const uint8_t *in, size_t len,
 			      struct ctl_box *box, struct ctl_err *err)
@@ -266,9 +274,7 @@ int ctl_register_request_open(struct ctl_register_request *m,
 	memset(m, 0, sizeof(*m));
 	ret = ctl_request_open(server_priv, in, len, pub, box, &json, &n);
 	if (ret) {
-		if (err)
-			snprintf(err->msg, sizeof(err->msg), "%s",
-				 ret == -EBADMSG ? "sealed box does not open" : "bad envelope");
+		open_error(err, ret);
 		return ret;
 	}
 	ret = ctl_register_request_decode(m, json, n, err);
@@ -306,9 +312,7 @@ int ctl_map_request_open(struct ctl_map_request *m, const uint8_t server_priv[CT
 	memset(m, 0, sizeof(*m));
 	ret = ctl_request_open(server_priv, in, len, pub, box, &json, &n);
 	if (ret) {
-		if (err)
-			snprintf(err->msg, sizeof(err->msg), "%s",
-				 ret == -EBADMSG ? "sealed box does not open" : "bad envelope");
+		open_error(err, ret);
 		return ret;
 	}
 	ret = ctl_map_request_decode(m, json, n, err);
@@ -346,9 +350,7 @@ int ctl_register_response_open(struct ctl_register_response *m, const struct ctl
 	memset(m, 0, sizeof(*m));
 	ret = ctl_box_open(b, in, len, &json, &n);
 	if (ret) {
-		if (err)
-			snprintf(err->msg, sizeof(err->msg), "%s",
-				 ret == -EBADMSG ? "sealed box does not open" : "bad envelope");
+		open_error(err, ret);
 		return ret;
 	}
 	ret = ctl_register_response_decode(m, json, n, err);
@@ -383,9 +385,7 @@ int ctl_map_response_open(struct ctl_map_response *m, const struct ctl_box *b,
 	memset(m, 0, sizeof(*m));
 	ret = ctl_box_open(b, payload, len, &json, &n);
 	if (ret) {
-		if (err)
-			snprintf(err->msg, sizeof(err->msg), "%s",
-				 ret == -EBADMSG ? "sealed box does not open" : "bad envelope");
+		open_error(err, ret);
 		return ret;
 	}
 	ret = ctl_map_response_decode(m, json, n, err);

@@ -37,6 +37,7 @@ struct dnshost {
 	size_t nsearch;
 	bool enabled; /* the netmap has MagicDNS on */
 	bool os_on;
+	bool search_changed; /* since the host was last pointed at us */
 	dnshost_write_cb *write;
 	void *ctx;
 	uint8_t out_buf[MAGICDNS_OUT_BUF];
@@ -202,6 +203,18 @@ static void count_peer(const struct ctl_node *n, void *arg)
 	*(size_t *)arg += n->naddresses;
 }
 
+/* The host's search list (base domain first) would change with @dns. */
+static bool search_differs(const struct dnshost *d, const struct ctl_dns_config *dns)
+{
+	if (!d->search || d->nsearch != dns->nsearch_domains + 1 || !d->search[0] ||
+	    strcmp(d->search[0], dns->domain))
+		return true;
+	for (size_t i = 0; i < dns->nsearch_domains; i++)
+		if (!d->search[i + 1] || strcmp(d->search[i + 1], dns->search_domains[i]))
+			return true;
+	return false;
+}
+
 void dnshost_update(struct dnshost *d, const struct netmap *nm, const struct ctl_dns_config *dns)
 {
 	struct magicdns_config cfg = {0};
@@ -244,15 +257,18 @@ void dnshost_update(struct dnshost *d, const struct netmap *nm, const struct ctl
 	if (magicdns_set_records(d->md, &cfg))
 		log_warn("dns", "rejected the netmap's DNS configuration; keeping the old one");
 	snprintf(d->base_domain, sizeof(d->base_domain), "%s", dns->domain);
-	free_search(d);
-	d->search = calloc(dns->nsearch_domains + 1, sizeof(*d->search));
-	if (d->search) {
-		d->search[d->nsearch++] = strdup(dns->domain);
-		for (size_t i = 0; i < dns->nsearch_domains; i++)
-			d->search[d->nsearch++] = strdup(dns->search_domains[i]);
+	if (search_differs(d, dns)) {
+		free_search(d);
+		d->search = calloc(dns->nsearch_domains + 1, sizeof(*d->search));
+		if (d->search) {
+			d->search[d->nsearch++] = strdup(dns->domain);
+			for (size_t i = 0; i < dns->nsearch_domains; i++)
+				d->search[d->nsearch++] = strdup(dns->search_domains[i]);
+		}
+		d->search_changed = true;
+		if (d->os_on)
+			dnshost_set_os(d, true);
 	}
-	if (d->os_on)
-		dnshost_set_os(d, true); /* search domains may have changed */
 out:
 	free(hc.h);
 	free(hc.addrs);
@@ -274,6 +290,9 @@ void dnshost_set_os(struct dnshost *d, bool on)
 		d->os_on = false;
 		return;
 	}
+	/* Called after every netmap: touch the host's files only when something changed. */
+	if (d->os_on && !d->search_changed)
+		return;
 	magicdns_service_addr(&ns[0], false);
 	magicdns_service_addr(&ns[1], true);
 	op.nameservers = ns;
@@ -291,6 +310,7 @@ void dnshost_set_os(struct dnshost *d, bool on)
 		log_info("dns", "host resolver -> 100.100.100.100 mode=%s",
 			 mode == OSCONFIG_RESOLVED ? "systemd-resolved" : "resolv.conf");
 	d->os_on = true;
+	d->search_changed = false;
 }
 
 int dnshost_cleanup_os(const char *state_dir)
